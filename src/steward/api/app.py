@@ -1,0 +1,27 @@
+"""The REST API application factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from steward._version import __version__
+from steward.api import auth, health, problems, tracking
+from steward.api.middleware import RequestIdMiddleware
+from steward.runtime import Runtime
+
+
+def create_api(runtime: Runtime) -> FastAPI:
+    app = FastAPI(
+        title="Steward",
+        version=__version__,
+        description="Steward keeps an organisation's ML estate trustworthy.",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    problems.install(app)
+    for module in (health, auth, tracking):
+        app.include_router(module.router)
+    app.add_middleware(RequestIdMiddleware)
+    return app

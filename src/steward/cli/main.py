@@ -1,0 +1,23 @@
+"""The ``steward`` command."""
+
+from __future__ import annotations
+
+import typer
+
+from steward.cli import system
+from steward.cli.tracking import experiments_app, runs_app
+from steward.cli.users import tokens_app, users_app
+
+app = typer.Typer(help="Steward keeps your ML estate trustworthy.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+app.command("server")(system.server)
+app.command("doctor")(system.doctor)
+app.add_typer(system.db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(experiments_app, name="experiments")
+app.add_typer(runs_app, name="runs")
+
+
+def main() -> None:
+    app()

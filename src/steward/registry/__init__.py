@@ -1,0 +1,1 @@
+"""Model registry: models, versions, aliases with history, lineage, promotion gates."""

@@ -1,0 +1,57 @@
+"""Compose the whole server: REST API, web UI, static assets, on one runtime.
+
+``create_app`` is what ``steward server`` runs under uvicorn.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from steward.api.app import create_api
+from steward.auth import service as auth_service
+from steward.core.config import Settings
+from steward.runtime import Runtime
+
+log = logging.getLogger("steward.server")
+
+
+def persistent_secret(settings: Settings) -> Settings:
+    """Keep the cookie-signing key across restarts (and replicas sharing STEWARD_HOME)
+    unless STEWARD_SECRET_KEY is set explicitly."""
+    if "secret_key" in settings.model_fields_set:
+        return settings
+    path = Path(settings.home) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return settings.model_copy(update={"secret_key": SecretStr(path.read_text().strip())})
+
+
+def bootstrap_admin(runtime: Runtime) -> str | None:
+    """Create the first admin if there are no users yet; return a generated password."""
+    pw = runtime.settings.admin_password.get_secret_value() if runtime.settings.admin_password else None
+    with runtime.uow() as uow:
+        generated = auth_service.ensure_admin(uow, pw)
+        uow.commit()
+    return generated
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    app = create_api(runtime)
+    from steward.web.app import mount_web
+
+    mount_web(app, runtime)
+    return app
+
+
+def build(settings: Settings) -> tuple[FastAPI, Runtime, str | None]:
+    settings = persistent_secret(settings)
+    runtime = Runtime.from_settings(settings)
+    generated = bootstrap_admin(runtime)
+    return create_app(runtime), runtime, generated

@@ -1,0 +1,73 @@
+"""Unit of work: one transaction per use case.
+
+Services receive a ``UnitOfWork`` and never commit; the entry point that opened it commits
+when the use case completed, otherwise everything rolls back. Repositories are created
+lazily, one per capability, on the unit's session.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from steward.artifacts.repository import ArtifactIndex
+    from steward.auth.repository import AuthRepository
+    from steward.tracking.repository import TrackingRepository
+
+
+class UnitOfWork:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._committed = False
+
+    @property
+    def tracking(self) -> TrackingRepository:
+        from steward.tracking.repository import TrackingRepository
+
+        return TrackingRepository(self.session)
+
+    @property
+    def auth(self) -> AuthRepository:
+        from steward.auth.repository import AuthRepository
+
+        return AuthRepository(self.session)
+
+    @property
+    def artifacts(self) -> ArtifactIndex:
+        from steward.artifacts.repository import ArtifactIndex
+
+        return ArtifactIndex(self.session)
+
+    def commit(self) -> None:
+        self.session.commit()
+        self._committed = True
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if exc_type is not None or not self._committed:
+                self.session.rollback()
+        finally:
+            self.session.close()
+
+
+class UnitOfWorkFactory:
+    """Opens units of work on one engine; built once per process by the entry point."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+    def __call__(self) -> UnitOfWork:
+        return UnitOfWork(self._sessions())

@@ -1,0 +1,250 @@
+"""Persistence of experiments, runs, params, metrics, tags and dataset inputs."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, tuple_
+from sqlalchemy.orm import Session
+
+from steward.tracking.models import DatasetInput, Experiment, Metric, Run, newer
+from steward.tracking.tables import (
+    DatasetRow,
+    ExperimentRow,
+    ExperimentTagRow,
+    LatestMetricRow,
+    MetricRow,
+    ParamRow,
+    RunInputRow,
+    RunRow,
+    RunTagRow,
+)
+
+
+def _metric_value(value: float, is_nan: bool) -> float:
+    return math.nan if is_nan else value
+
+
+class TrackingRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # experiments -------------------------------------------------------------------------
+    def add_experiment(self, row: ExperimentRow) -> ExperimentRow:
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def experiment_row(self, experiment_id: int) -> ExperimentRow | None:
+        return self.session.get(ExperimentRow, experiment_id)
+
+    def experiment_row_by_name(self, name: str) -> ExperimentRow | None:
+        return self.session.scalars(select(ExperimentRow).where(ExperimentRow.name == name)).first()
+
+    def experiment_tags(self, experiment_ids: Sequence[int]) -> dict[int, dict[str, str]]:
+        out: dict[int, dict[str, str]] = {i: {} for i in experiment_ids}
+        if experiment_ids:
+            for t in self.session.scalars(
+                select(ExperimentTagRow).where(ExperimentTagRow.experiment_id.in_(experiment_ids))
+            ):
+                out[t.experiment_id][t.key] = t.value
+        return out
+
+    def to_experiment(self, row: ExperimentRow, tags: dict[str, str] | None = None) -> Experiment:
+        if tags is None:
+            tags = self.experiment_tags([row.id])[row.id]
+        return Experiment(
+            row.id, row.name, row.artifact_location, row.lifecycle_stage, row.creation_time,
+            row.last_update_time, tags,
+        )
+
+    def experiment_rows(self, *, stages: Sequence[str], after_id: int | None, limit: int) -> list[ExperimentRow]:
+        q = select(ExperimentRow).where(ExperimentRow.lifecycle_stage.in_(stages)).order_by(ExperimentRow.id)
+        if after_id is not None:
+            q = q.where(ExperimentRow.id > after_id)
+        return list(self.session.scalars(q.limit(limit)))
+
+    def set_experiment_tag(self, experiment_id: int, key: str, value: str) -> None:
+        row = self.session.get(ExperimentTagRow, (experiment_id, key))
+        if row is None:
+            self.session.add(ExperimentTagRow(experiment_id=experiment_id, key=key, value=value))
+        else:
+            row.value = value
+        self.session.flush()
+
+    def delete_experiment_tag(self, experiment_id: int, key: str) -> bool:
+        res = self.session.execute(
+            delete(ExperimentTagRow).where(
+                ExperimentTagRow.experiment_id == experiment_id, ExperimentTagRow.key == key
+            )
+        )
+        return bool(getattr(res, "rowcount", 0))
+
+    # runs --------------------------------------------------------------------------------
+    def add_run(self, row: RunRow) -> RunRow:
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def run_row(self, run_id: str) -> RunRow | None:
+        return self.session.get(RunRow, run_id)
+
+    def run_rows(
+        self,
+        *,
+        experiment_ids: Sequence[int],
+        stages: Sequence[str],
+        after: tuple[int, str] | None,
+        limit: int,
+    ) -> list[RunRow]:
+        """Runs newest first; ``after`` is the (start_time, id) of the last run already seen."""
+        q = (
+            select(RunRow)
+            .where(RunRow.experiment_id.in_(experiment_ids), RunRow.lifecycle_stage.in_(stages))
+            .order_by(RunRow.start_time.desc(), RunRow.id.desc())
+        )
+        if after is not None:
+            q = q.where(tuple_(RunRow.start_time, RunRow.id) < tuple_(*after))
+        return list(self.session.scalars(q.limit(limit)))
+
+    def load_runs(self, rows: Sequence[RunRow]) -> list[Run]:
+        """Rows with their params, latest metrics, tags and inputs, in four queries in all."""
+        ids = [r.id for r in rows]
+        params: dict[str, dict[str, str]] = {i: {} for i in ids}
+        tags: dict[str, dict[str, str]] = {i: {} for i in ids}
+        metrics: dict[str, dict[str, Metric]] = {i: {} for i in ids}
+        inputs: dict[str, list[DatasetInput]] = {i: [] for i in ids}
+        if ids:
+            for p in self.session.scalars(select(ParamRow).where(ParamRow.run_id.in_(ids))):
+                params[p.run_id][p.key] = p.value
+            for t in self.session.scalars(select(RunTagRow).where(RunTagRow.run_id.in_(ids))):
+                tags[t.run_id][t.key] = t.value
+            for m in self.session.scalars(select(LatestMetricRow).where(LatestMetricRow.run_id.in_(ids))):
+                metrics[m.run_id][m.key] = Metric(m.key, _metric_value(m.value, m.is_nan), m.step, m.timestamp)
+            for ri, d in self.session.execute(
+                select(RunInputRow, DatasetRow)
+                .join(DatasetRow, DatasetRow.id == RunInputRow.dataset_id)
+                .where(RunInputRow.run_id.in_(ids))
+            ).tuples():
+                inputs[ri.run_id].append(
+                    DatasetInput(d.name, d.digest, d.source_type, d.source, d.schema, d.profile, d.num_rows,
+                                 ri.tags or {})
+                )
+        return [
+            Run(
+                r.id, r.experiment_id, r.name, r.status, r.start_time, r.end_time, r.user_id, r.source,
+                r.git_commit, r.environment, r.lifecycle_stage, r.artifact_uri,
+                params[r.id], metrics[r.id], tags[r.id], inputs[r.id],
+            )
+            for r in rows
+        ]
+
+    # params and tags ---------------------------------------------------------------------
+    def params(self, run_id: str, keys: Iterable[str]) -> dict[str, str]:
+        keys = list(keys)
+        rows = self.session.scalars(select(ParamRow).where(ParamRow.run_id == run_id, ParamRow.key.in_(keys)))
+        return {r.key: r.value for r in rows}
+
+    def insert_params(self, run_id: str, params: dict[str, str]) -> None:
+        if params:
+            self.session.execute(
+                insert(ParamRow), [{"run_id": run_id, "key": k, "value": v} for k, v in params.items()]
+            )
+
+    def set_tags(self, run_id: str, tags: dict[str, str]) -> None:
+        if not tags:
+            return
+        existing = {
+            r.key: r
+            for r in self.session.scalars(
+                select(RunTagRow).where(RunTagRow.run_id == run_id, RunTagRow.key.in_(list(tags)))
+            )
+        }
+        for k, v in tags.items():
+            if k in existing:
+                existing[k].value = v
+            else:
+                self.session.add(RunTagRow(run_id=run_id, key=k, value=v))
+        self.session.flush()
+
+    def delete_tag(self, run_id: str, key: str) -> bool:
+        res = self.session.execute(delete(RunTagRow).where(RunTagRow.run_id == run_id, RunTagRow.key == key))
+        return bool(getattr(res, "rowcount", 0))
+
+    # metrics -----------------------------------------------------------------------------
+    def insert_metrics(self, run_id: str, points: Sequence[Metric]) -> None:
+        """Append points and move each key's latest value forward; one executemany each."""
+        if not points:
+            return
+        rows = []
+        latest: dict[str, Metric] = {}
+        for p in points:
+            nan = math.isnan(p.value)
+            rows.append(
+                {"run_id": run_id, "key": p.key, "value": 0.0 if nan else p.value, "is_nan": nan,
+                 "step": p.step, "timestamp": p.timestamp}
+            )
+            if newer(p, latest.get(p.key)):
+                latest[p.key] = p
+        self.session.execute(insert(MetricRow), rows)
+        self._advance_latest(run_id, latest)
+
+    def _advance_latest(self, run_id: str, latest: dict[str, Metric]) -> None:
+        stored = {
+            r.key: r
+            for r in self.session.scalars(
+                select(LatestMetricRow).where(LatestMetricRow.run_id == run_id, LatestMetricRow.key.in_(list(latest)))
+            )
+        }
+        new_rows = []
+        for key, p in latest.items():
+            row = stored.get(key)
+            nan = math.isnan(p.value)
+            if row is None:
+                new_rows.append(
+                    {"run_id": run_id, "key": key, "value": 0.0 if nan else p.value, "is_nan": nan,
+                     "step": p.step, "timestamp": p.timestamp}
+                )
+            elif newer(p, Metric(key, _metric_value(row.value, row.is_nan), row.step, row.timestamp)):
+                row.value, row.is_nan, row.step, row.timestamp = (0.0 if nan else p.value), nan, p.step, p.timestamp
+        if new_rows:
+            self.session.execute(insert(LatestMetricRow), new_rows)
+        self.session.flush()
+
+    def metric_history(self, run_id: str, key: str, *, after_id: int | None, limit: int) -> list[tuple[int, Metric]]:
+        q = select(MetricRow).where(MetricRow.run_id == run_id, MetricRow.key == key).order_by(MetricRow.id)
+        if after_id is not None:
+            q = q.where(MetricRow.id > after_id)
+        return [
+            (m.id, Metric(m.key, _metric_value(m.value, m.is_nan), m.step, m.timestamp))
+            for m in self.session.scalars(q.limit(limit))
+        ]
+
+    def metric_keys(self, run_id: str) -> list[str]:
+        return list(
+            self.session.scalars(
+                select(LatestMetricRow.key).where(LatestMetricRow.run_id == run_id).order_by(LatestMetricRow.key)
+            )
+        )
+
+    def count_metric_points(self, run_id: str) -> int:
+        return int(self.session.scalar(select(func.count()).select_from(MetricRow).where(MetricRow.run_id == run_id))
+                   or 0)
+
+    # datasets ----------------------------------------------------------------------------
+    def dataset_by_digest(self, name: str, digest: str) -> DatasetRow | None:
+        return self.session.scalars(
+            select(DatasetRow).where(DatasetRow.name == name, DatasetRow.digest == digest)
+        ).first()
+
+    def add_dataset(self, row: DatasetRow) -> DatasetRow:
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def link_input(self, run_id: str, dataset_id: str, tags: dict[str, Any] | None) -> None:
+        if self.session.get(RunInputRow, (run_id, dataset_id)) is None:
+            self.session.add(RunInputRow(run_id=run_id, dataset_id=dataset_id, tags=tags))
+            self.session.flush()

@@ -1,0 +1,312 @@
+"""Tracking use cases. Each takes a unit of work, raises typed errors, and never commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from steward.core.clock import now_ms
+from steward.core.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from steward.core.ids import new_id
+from steward.core.pagination import Page, check_page_size, decode_token, encode_token
+from steward.store.uow import UnitOfWork
+from steward.tracking.models import (
+    DatasetInput,
+    Experiment,
+    Lifecycle,
+    Metric,
+    MetricBatch,
+    Run,
+    RunStatus,
+    check_key,
+    check_metric_batch,
+    check_param,
+    check_tag,
+)
+from steward.tracking.tables import DatasetRow, ExperimentRow, RunRow
+
+DEFAULT_EXPERIMENT = "Default"
+
+
+def _stages(view: str) -> list[str]:
+    views = {"active": ["active"], "deleted": ["deleted"], "all": ["active", "deleted"]}
+    if view not in views:
+        raise InvalidArgument(f"The view must be one of {sorted(views)}. Got {view!r} instead.", field="view")
+    return views[view]
+
+
+# experiments ---------------------------------------------------------------------------------
+def create_experiment(
+    uow: UnitOfWork, name: str, *, artifact_location: str | None = None, tags: dict[str, str] | None = None
+) -> Experiment:
+    name = (name or "").strip()
+    if not name or len(name) > 256:
+        raise InvalidArgument(f"The experiment name must be 1-256 characters. Got {name!r} instead.", field="name")
+    if uow.tracking.experiment_row_by_name(name) is not None:
+        raise AlreadyExists("experiment", name)
+    t = now_ms()
+    row = uow.tracking.add_experiment(
+        ExperimentRow(name=name, artifact_location="", lifecycle_stage="active", creation_time=t, last_update_time=t)
+    )
+    row.artifact_location = artifact_location or f"mlflow-artifacts:/{row.id}"
+    for k, v in (tags or {}).items():
+        check_tag(k, v)
+        uow.tracking.set_experiment_tag(row.id, k, v)
+    return uow.tracking.to_experiment(row)
+
+
+def _experiment_row(uow: UnitOfWork, experiment_id: int | str) -> ExperimentRow:
+    try:
+        key = int(experiment_id)
+    except (TypeError, ValueError):
+        raise NotFound("experiment", experiment_id) from None
+    row = uow.tracking.experiment_row(key)
+    if row is None:
+        raise NotFound("experiment", experiment_id)
+    return row
+
+
+def get_experiment(uow: UnitOfWork, experiment_id: int | str) -> Experiment:
+    return uow.tracking.to_experiment(_experiment_row(uow, experiment_id))
+
+
+def get_experiment_by_name(uow: UnitOfWork, name: str) -> Experiment:
+    row = uow.tracking.experiment_row_by_name(name)
+    if row is None:
+        raise NotFound("experiment", name, f"No experiment named {name!r}.")
+    return uow.tracking.to_experiment(row)
+
+
+def get_or_create_experiment(uow: UnitOfWork, name: str) -> Experiment:
+    row = uow.tracking.experiment_row_by_name(name)
+    return uow.tracking.to_experiment(row) if row else create_experiment(uow, name)
+
+
+def list_experiments(
+    uow: UnitOfWork, *, view: str = "active", max_results: int = 1000, page_token: str | None = None
+) -> Page[Experiment]:
+    check_page_size(max_results)
+    state = decode_token(page_token)
+    after = int(state["after"]) if state else None
+    rows = uow.tracking.experiment_rows(stages=_stages(view), after_id=after, limit=max_results + 1)
+    more = len(rows) > max_results
+    rows = rows[:max_results]
+    tags = uow.tracking.experiment_tags([r.id for r in rows])
+    items = [uow.tracking.to_experiment(r, tags[r.id]) for r in rows]
+    return Page(items, encode_token({"after": rows[-1].id}) if more else None)
+
+
+def rename_experiment(uow: UnitOfWork, experiment_id: int | str, new_name: str) -> Experiment:
+    row = _experiment_row(uow, experiment_id)
+    new_name = (new_name or "").strip()
+    if not new_name:
+        raise InvalidArgument("The new experiment name must not be empty.", field="new_name")
+    other = uow.tracking.experiment_row_by_name(new_name)
+    if other is not None and other.id != row.id:
+        raise AlreadyExists("experiment", new_name)
+    row.name, row.last_update_time = new_name, now_ms()
+    return uow.tracking.to_experiment(row)
+
+
+def set_experiment_lifecycle(uow: UnitOfWork, experiment_id: int | str, stage: Lifecycle) -> Experiment:
+    row = _experiment_row(uow, experiment_id)
+    row.lifecycle_stage, row.last_update_time = stage.value, now_ms()
+    return uow.tracking.to_experiment(row)
+
+
+def set_experiment_tag(uow: UnitOfWork, experiment_id: int | str, key: str, value: str) -> None:
+    row = _experiment_row(uow, experiment_id)
+    check_tag(key, value)
+    uow.tracking.set_experiment_tag(row.id, key, value)
+
+
+# runs ----------------------------------------------------------------------------------------
+def create_run(
+    uow: UnitOfWork,
+    experiment_id: int | str,
+    *,
+    name: str = "",
+    user_id: str = "",
+    start_time: int | None = None,
+    tags: dict[str, str] | None = None,
+    source: str = "",
+    git_commit: str | None = None,
+    environment: dict[str, Any] | None = None,
+) -> Run:
+    exp = _experiment_row(uow, experiment_id)
+    if exp.lifecycle_stage != "active":
+        raise InvalidArgument(
+            f"Runs can only be created in an active experiment; experiment {exp.id} is deleted.",
+            field="experiment_id",
+        )
+    run_id = new_id()
+    tags = dict(tags or {})
+    for k, v in tags.items():
+        check_tag(k, v)
+    name = name or tags.get("mlflow.runName", "") or f"run-{run_id[:8]}"
+    tags.setdefault("mlflow.runName", name)
+    if user_id:
+        tags.setdefault("mlflow.user", user_id)
+    row = uow.tracking.add_run(
+        RunRow(
+            id=run_id, experiment_id=exp.id, name=name, status=RunStatus.RUNNING.value,
+            start_time=start_time if start_time is not None else now_ms(), end_time=None, user_id=user_id,
+            source=source, git_commit=git_commit, environment=environment, lifecycle_stage="active",
+            artifact_uri=f"{exp.artifact_location.rstrip('/')}/{run_id}/artifacts",
+        )
+    )
+    uow.tracking.set_tags(row.id, tags)
+    return uow.tracking.load_runs([row])[0]
+
+
+def _run_row(uow: UnitOfWork, run_id: str) -> RunRow:
+    row = uow.tracking.run_row(run_id) if run_id else None
+    if row is None:
+        raise NotFound("run", run_id)
+    return row
+
+
+def _writable_run(uow: UnitOfWork, run_id: str) -> RunRow:
+    row = _run_row(uow, run_id)
+    if row.lifecycle_stage != "active":
+        raise InvalidArgument(f"Run {run_id} is deleted; restore it before logging to it.", field="run_id")
+    return row
+
+
+def get_run(uow: UnitOfWork, run_id: str) -> Run:
+    return uow.tracking.load_runs([_run_row(uow, run_id)])[0]
+
+
+def update_run(
+    uow: UnitOfWork, run_id: str, *, status: str | None = None, end_time: int | None = None, name: str | None = None
+) -> Run:
+    row = _run_row(uow, run_id)
+    if status is not None:
+        try:
+            row.status = RunStatus(status).value
+        except ValueError:
+            raise InvalidArgument(
+                f"The run status must be one of {[s.value for s in RunStatus]}. Got {status!r} instead.",
+                field="status",
+            ) from None
+        if row.status in ("FINISHED", "FAILED", "KILLED") and end_time is None and row.end_time is None:
+            end_time = now_ms()
+    if end_time is not None:
+        row.end_time = end_time
+    if name:
+        row.name = name
+        uow.tracking.set_tags(row.id, {"mlflow.runName": name})
+    return uow.tracking.load_runs([row])[0]
+
+
+def set_run_lifecycle(uow: UnitOfWork, run_id: str, stage: Lifecycle) -> None:
+    row = _run_row(uow, run_id)
+    row.lifecycle_stage = stage.value
+    row.deleted_time = now_ms() if stage is Lifecycle.DELETED else None
+
+
+def list_runs(
+    uow: UnitOfWork,
+    experiment_ids: Sequence[int | str],
+    *,
+    view: str = "active",
+    max_results: int = 100,
+    page_token: str | None = None,
+) -> Page[Run]:
+    """Runs newest first, with keyset pagination on (start_time, id)."""
+    check_page_size(max_results)
+    ids = [_experiment_row(uow, e).id for e in experiment_ids]
+    state = decode_token(page_token)
+    after = (int(state["t"]), str(state["id"])) if state else None
+    rows = uow.tracking.run_rows(experiment_ids=ids, stages=_stages(view), after=after, limit=max_results + 1)
+    more = len(rows) > max_results
+    rows = rows[:max_results]
+    token = encode_token({"t": rows[-1].start_time, "id": rows[-1].id}) if more else None
+    return Page(uow.tracking.load_runs(rows), token)
+
+
+# params, metrics, tags -----------------------------------------------------------------------
+def log_params(uow: UnitOfWork, run_id: str, params: dict[str, Any]) -> None:
+    """Log params; a key already logged with a different value is a Conflict (as in MLflow)."""
+    _writable_run(uow, run_id)
+    clean = dict(check_param(str(k), str(v)) for k, v in params.items())
+    existing = uow.tracking.params(run_id, clean)
+    for k, v in existing.items():
+        if clean[k] != v:
+            raise Conflict(
+                f"Param {k!r} of run {run_id} was already logged with value {v!r}; "
+                f"it cannot be changed to {clean[k]!r}.",
+                key=k, old_value=v, new_value=clean[k],
+            )
+    uow.tracking.insert_params(run_id, {k: v for k, v in clean.items() if k not in existing})
+
+
+def log_metrics(uow: UnitOfWork, run_id: str, batch: MetricBatch) -> int:
+    _writable_run(uow, run_id)
+    check_metric_batch(batch)
+    uow.tracking.insert_metrics(run_id, batch.points())
+    return len(batch)
+
+
+def log_metric(
+    uow: UnitOfWork, run_id: str, key: str, value: float, *, step: int = 0, timestamp: int | None = None
+) -> None:
+    log_metrics(uow, run_id, MetricBatch([key], [float(value)], [step], [timestamp or now_ms()]))
+
+
+def set_tags(uow: UnitOfWork, run_id: str, tags: dict[str, str]) -> None:
+    _writable_run(uow, run_id)
+    clean = dict(check_tag(str(k), str(v)) for k, v in tags.items())
+    uow.tracking.set_tags(run_id, clean)
+
+
+def delete_tag(uow: UnitOfWork, run_id: str, key: str) -> None:
+    _writable_run(uow, run_id)
+    if not uow.tracking.delete_tag(run_id, key):
+        raise NotFound("tag", key, f"Run {run_id} has no tag {key!r}.")
+
+
+def metric_history(
+    uow: UnitOfWork, run_id: str, key: str, *, max_results: int = 25_000, page_token: str | None = None
+) -> Page[Metric]:
+    _run_row(uow, run_id)
+    check_key("metric", key)
+    check_page_size(max_results, 100_000)
+    state = decode_token(page_token)
+    rows = uow.tracking.metric_history(
+        run_id, key, after_id=int(state["after"]) if state else None, limit=max_results + 1
+    )
+    more = len(rows) > max_results
+    rows = rows[:max_results]
+    return Page([m for _, m in rows], encode_token({"after": rows[-1][0]}) if more else None)
+
+
+def log_inputs(uow: UnitOfWork, run_id: str, datasets: Sequence[DatasetInput]) -> None:
+    _writable_run(uow, run_id)
+    for d in datasets:
+        if not d.name or not d.digest:
+            raise InvalidArgument("A dataset input needs a name and a digest.", field="datasets")
+        row = uow.tracking.dataset_by_digest(d.name, d.digest)
+        if row is None:
+            row = uow.tracking.add_dataset(
+                DatasetRow(
+                    id=new_id(), name=d.name, digest=d.digest, source_type=d.source_type, source=d.source,
+                    schema=d.schema, profile=d.profile, num_rows=d.num_rows, created_at=now_ms(),
+                )
+            )
+        uow.tracking.link_input(run_id, row.id, d.tags or None)
+
+
+def compare_runs(uow: UnitOfWork, run_ids: Sequence[str]) -> dict[str, Any]:
+    """Params and latest metrics of several runs side by side, keys in the union of all runs."""
+    runs = [get_run(uow, r) for r in run_ids]
+    param_keys = sorted({k for r in runs for k in r.params})
+    metric_keys = sorted({k for r in runs for k in r.metrics})
+    return {
+        "runs": [{"id": r.id, "name": r.name, "status": r.status} for r in runs],
+        "params": {k: [r.params.get(k) for r in runs] for k in param_keys},
+        "metrics": {
+            k: [r.metrics[k].value if k in r.metrics else None for r in runs] for k in metric_keys
+        },
+    }
+
