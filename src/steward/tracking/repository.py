@@ -127,7 +127,7 @@ class TrackingRepository:
                 select(RunInputRow, DatasetRow)
                 .join(DatasetRow, DatasetRow.id == RunInputRow.dataset_id)
                 .where(RunInputRow.run_id.in_(ids))
-            ).tuples():
+            ):
                 inputs[ri.run_id].append(
                     DatasetInput(d.name, d.digest, d.source_type, d.source, d.schema, d.profile, d.num_rows,
                                  ri.tags or {})
