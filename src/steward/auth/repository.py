@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from steward.auth.tables import ApiTokenRow, UserRow
@@ -12,7 +12,17 @@ class AuthRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def add_user(self, row: UserRow) -> UserRow:
+    def add_user(
+        self, *, name: str, kind: str, role: str, password_hash: str | None, created_at: int
+    ) -> UserRow:
+        row = UserRow(
+            name=name,
+            kind=kind,
+            role=role,
+            password_hash=password_hash,
+            disabled=False,
+            created_at=created_at,
+        )
         self.session.add(row)
         self.session.flush()
         return row
@@ -27,9 +37,19 @@ class AuthRepository:
         return list(self.session.scalars(select(UserRow).order_by(UserRow.id)))
 
     def count_users(self) -> int:
-        return len(self.session.scalars(select(UserRow.id)).all())
+        return int(self.session.scalar(select(func.count()).select_from(UserRow)) or 0)
 
-    def add_token(self, row: ApiTokenRow) -> ApiTokenRow:
+    def add_token(
+        self, *, user_id: int, name: str, token_hash: str, created_at: int, expires_at: int | None
+    ) -> ApiTokenRow:
+        row = ApiTokenRow(
+            user_id=user_id,
+            name=name,
+            token_hash=token_hash,
+            created_at=created_at,
+            expires_at=expires_at,
+            revoked=False,
+        )
         self.session.add(row)
         self.session.flush()
         return row

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from steward.auth.models import ROLES, Principal, principal_for
-from steward.auth.tables import ApiTokenRow, UserRow
 from steward.core.clock import now_ms
 from steward.core.errors import AlreadyExists, InvalidArgument, NotFound, Unauthenticated
 from steward.core.security import hash_password, hash_token, new_password, new_token, verify_password
-from steward.store.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from steward.auth.tables import UserRow
+    from steward.store.uow import UnitOfWork
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$")
 
@@ -43,15 +46,14 @@ def create_user(
         raise InvalidArgument(f"The kind must be 'user' or 'service'. Got {kind!r} instead.", field="kind")
     if uow.auth.user_by_name(name) is not None:
         raise AlreadyExists("user", name)
-    row = UserRow(
+    row = uow.auth.add_user(
         name=name,
         kind=kind,
         role=role,
         password_hash=hash_password(password) if password else None,
-        disabled=False,
         created_at=now_ms(),
     )
-    return _user(uow.auth.add_user(row))
+    return _user(row)
 
 
 def create_token(uow: UnitOfWork, user_name: str, *, name: str = "", ttl_days: int | None = None) -> str:
@@ -64,14 +66,11 @@ def create_token(uow: UnitOfWork, user_name: str, *, name: str = "", ttl_days: i
     token = new_token()
     created = now_ms()
     uow.auth.add_token(
-        ApiTokenRow(
-            user_id=user.id,
-            name=name,
-            token_hash=hash_token(token),
-            created_at=created,
-            expires_at=created + ttl_days * 86_400_000 if ttl_days else None,
-            revoked=False,
-        )
+        user_id=user.id,
+        name=name,
+        token_hash=hash_token(token),
+        created_at=created,
+        expires_at=created + ttl_days * 86_400_000 if ttl_days else None,
     )
     return token
 

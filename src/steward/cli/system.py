@@ -29,13 +29,14 @@ def server(
 
     settings = context.settings()
     configure(settings.log_json)
-    app, runtime, generated = build(settings)
+    app, _runtime, generated = build(settings)
     if generated:
         console.print(f"Created user [bold]admin[/] with password [bold]{generated}[/] (shown once).")
     h, p = host or settings.host, settings.port if port is None else port
     console.print(f"Steward on http://{h}:{p}  (store: {settings.masked()['database_url']})")
-    uvicorn.run(app, host=h, port=p, workers=workers if workers > 1 else None, log_level="warning",
-                access_log=False)
+    uvicorn.run(
+        app, host=h, port=p, workers=workers if workers > 1 else None, log_level="warning", access_log=False
+    )
 
 
 @db_app.command("upgrade")
@@ -61,7 +62,11 @@ def doctor(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         engine = make_engine(s.database_url, sqlite_synchronous=s.sqlite_synchronous)
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        checks["database"] = {"ok": True, "dialect": engine.dialect.name, "revision": current_revision(engine)}
+        checks["database"] = {
+            "ok": True,
+            "dialect": engine.dialect.name,
+            "revision": current_revision(engine),
+        }
     except Exception as exc:  # doctor reports every failure instead of raising
         checks["database"] = {"ok": False, "error": str(exc).splitlines()[0]}
     try:

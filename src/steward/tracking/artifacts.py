@@ -16,8 +16,9 @@ def run_prefix(experiment_id: int, run_id: str) -> str:
 
 def log_artifact(uow: UnitOfWork, blobs: BlobStore, run_id: str, path: str, data: bytes) -> ArtifactFile:
     run = get_run(uow, run_id)
-    return artifacts.put_artifact(uow, blobs, f"{run_prefix(run.experiment_id, run.id)}/{artifacts.clean_path(path)}",
-                                  data)
+    return artifacts.put_artifact(
+        uow, blobs, f"{run_prefix(run.experiment_id, run.id)}/{artifacts.clean_path(path)}", data
+    )
 
 
 def read_artifact(uow: UnitOfWork, blobs: BlobStore, run_id: str, path: str) -> bytes:
@@ -30,5 +31,5 @@ def list_artifacts(uow: UnitOfWork, run_id: str, folder: str = "") -> list[artif
     prefix = run_prefix(run.experiment_id, run.id)
     base = f"{prefix}/{artifacts.clean_path(folder)}" if folder.strip("/") else prefix
     return [
-        artifacts.DirEntry(e.path[len(prefix) + 1:], e.is_dir, e.size) for e in artifacts.list_dir(uow, base)
+        artifacts.DirEntry(e.path[len(prefix) + 1 :], e.is_dir, e.size) for e in artifacts.list_dir(uow, base)
     ]

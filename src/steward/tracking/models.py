@@ -97,7 +97,10 @@ class MetricBatch:
         return len(self.keys)
 
     def points(self) -> list[Metric]:
-        return [Metric(k, v, s, t) for k, v, s, t in zip(self.keys, self.values, self.steps, self.timestamps)]
+        return [
+            Metric(k, v, s, t)
+            for k, v, s, t in zip(self.keys, self.values, self.steps, self.timestamps, strict=True)
+        ]
 
 
 def check_key(kind: str, key: str) -> str:
@@ -139,7 +142,9 @@ def check_metric_batch(batch: MetricBatch) -> MetricBatch:
             field="metrics",
         )
     if n > MAX_BATCH_POINTS:
-        raise InvalidArgument(f"A metric batch holds at most {MAX_BATCH_POINTS} points. Got {n}.", field="metrics")
+        raise InvalidArgument(
+            f"A metric batch holds at most {MAX_BATCH_POINTS} points. Got {n}.", field="metrics"
+        )
     for key in set(batch.keys):
         check_key("metric", key)
     return batch

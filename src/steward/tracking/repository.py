@@ -32,7 +32,14 @@ class TrackingRepository:
         self.session = session
 
     # experiments -------------------------------------------------------------------------
-    def add_experiment(self, row: ExperimentRow) -> ExperimentRow:
+    def add_experiment(self, *, name: str, artifact_location: str, creation_time: int) -> ExperimentRow:
+        row = ExperimentRow(
+            name=name,
+            artifact_location=artifact_location,
+            lifecycle_stage="active",
+            creation_time=creation_time,
+            last_update_time=creation_time,
+        )
         self.session.add(row)
         self.session.flush()
         return row
@@ -56,11 +63,18 @@ class TrackingRepository:
         if tags is None:
             tags = self.experiment_tags([row.id])[row.id]
         return Experiment(
-            row.id, row.name, row.artifact_location, row.lifecycle_stage, row.creation_time,
-            row.last_update_time, tags,
+            row.id,
+            row.name,
+            row.artifact_location,
+            row.lifecycle_stage,
+            row.creation_time,
+            row.last_update_time,
+            tags,
         )
 
-    def experiment_rows(self, *, stages: Sequence[str], after_id: int | None, limit: int) -> list[ExperimentRow]:
+    def experiment_rows(
+        self, *, stages: Sequence[str], after_id: int | None, limit: int
+    ) -> list[ExperimentRow]:
         q = select(ExperimentRow).where(ExperimentRow.lifecycle_stage.in_(stages)).order_by(ExperimentRow.id)
         if after_id is not None:
             q = q.where(ExperimentRow.id > after_id)
@@ -83,7 +97,8 @@ class TrackingRepository:
         return bool(getattr(res, "rowcount", 0))
 
     # runs --------------------------------------------------------------------------------
-    def add_run(self, row: RunRow) -> RunRow:
+    def add_run(self, fields: dict[str, Any]) -> RunRow:
+        row = RunRow(**fields)
         self.session.add(row)
         self.session.flush()
         return row
@@ -122,21 +137,44 @@ class TrackingRepository:
             for t in self.session.scalars(select(RunTagRow).where(RunTagRow.run_id.in_(ids))):
                 tags[t.run_id][t.key] = t.value
             for m in self.session.scalars(select(LatestMetricRow).where(LatestMetricRow.run_id.in_(ids))):
-                metrics[m.run_id][m.key] = Metric(m.key, _metric_value(m.value, m.is_nan), m.step, m.timestamp)
+                metrics[m.run_id][m.key] = Metric(
+                    m.key, _metric_value(m.value, m.is_nan), m.step, m.timestamp
+                )
             for ri, d in self.session.execute(
                 select(RunInputRow, DatasetRow)
                 .join(DatasetRow, DatasetRow.id == RunInputRow.dataset_id)
                 .where(RunInputRow.run_id.in_(ids))
             ):
                 inputs[ri.run_id].append(
-                    DatasetInput(d.name, d.digest, d.source_type, d.source, d.schema, d.profile, d.num_rows,
-                                 ri.tags or {})
+                    DatasetInput(
+                        d.name,
+                        d.digest,
+                        d.source_type,
+                        d.source,
+                        d.schema,
+                        d.profile,
+                        d.num_rows,
+                        ri.tags or {},
+                    )
                 )
         return [
             Run(
-                r.id, r.experiment_id, r.name, r.status, r.start_time, r.end_time, r.user_id, r.source,
-                r.git_commit, r.environment, r.lifecycle_stage, r.artifact_uri,
-                params[r.id], metrics[r.id], tags[r.id], inputs[r.id],
+                r.id,
+                r.experiment_id,
+                r.name,
+                r.status,
+                r.start_time,
+                r.end_time,
+                r.user_id,
+                r.source,
+                r.git_commit,
+                r.environment,
+                r.lifecycle_stage,
+                r.artifact_uri,
+                params[r.id],
+                metrics[r.id],
+                tags[r.id],
+                inputs[r.id],
             )
             for r in rows
         ]
@@ -183,8 +221,14 @@ class TrackingRepository:
         for p in points:
             nan = math.isnan(p.value)
             rows.append(
-                {"run_id": run_id, "key": p.key, "value": 0.0 if nan else p.value, "is_nan": nan,
-                 "step": p.step, "timestamp": p.timestamp}
+                {
+                    "run_id": run_id,
+                    "key": p.key,
+                    "value": 0.0 if nan else p.value,
+                    "is_nan": nan,
+                    "step": p.step,
+                    "timestamp": p.timestamp,
+                }
             )
             if newer(p, latest.get(p.key)):
                 latest[p.key] = p
@@ -195,7 +239,9 @@ class TrackingRepository:
         stored = {
             r.key: r
             for r in self.session.scalars(
-                select(LatestMetricRow).where(LatestMetricRow.run_id == run_id, LatestMetricRow.key.in_(list(latest)))
+                select(LatestMetricRow).where(
+                    LatestMetricRow.run_id == run_id, LatestMetricRow.key.in_(list(latest))
+                )
             )
         }
         new_rows = []
@@ -204,16 +250,29 @@ class TrackingRepository:
             nan = math.isnan(p.value)
             if row is None:
                 new_rows.append(
-                    {"run_id": run_id, "key": key, "value": 0.0 if nan else p.value, "is_nan": nan,
-                     "step": p.step, "timestamp": p.timestamp}
+                    {
+                        "run_id": run_id,
+                        "key": key,
+                        "value": 0.0 if nan else p.value,
+                        "is_nan": nan,
+                        "step": p.step,
+                        "timestamp": p.timestamp,
+                    }
                 )
             elif newer(p, Metric(key, _metric_value(row.value, row.is_nan), row.step, row.timestamp)):
-                row.value, row.is_nan, row.step, row.timestamp = (0.0 if nan else p.value), nan, p.step, p.timestamp
+                row.value, row.is_nan, row.step, row.timestamp = (
+                    (0.0 if nan else p.value),
+                    nan,
+                    p.step,
+                    p.timestamp,
+                )
         if new_rows:
             self.session.execute(insert(LatestMetricRow), new_rows)
         self.session.flush()
 
-    def metric_history(self, run_id: str, key: str, *, after_id: int | None, limit: int) -> list[tuple[int, Metric]]:
+    def metric_history(
+        self, run_id: str, key: str, *, after_id: int | None, limit: int
+    ) -> list[tuple[int, Metric]]:
         q = select(MetricRow).where(MetricRow.run_id == run_id, MetricRow.key == key).order_by(MetricRow.id)
         if after_id is not None:
             q = q.where(MetricRow.id > after_id)
@@ -225,13 +284,17 @@ class TrackingRepository:
     def metric_keys(self, run_id: str) -> list[str]:
         return list(
             self.session.scalars(
-                select(LatestMetricRow.key).where(LatestMetricRow.run_id == run_id).order_by(LatestMetricRow.key)
+                select(LatestMetricRow.key)
+                .where(LatestMetricRow.run_id == run_id)
+                .order_by(LatestMetricRow.key)
             )
         )
 
     def count_metric_points(self, run_id: str) -> int:
-        return int(self.session.scalar(select(func.count()).select_from(MetricRow).where(MetricRow.run_id == run_id))
-                   or 0)
+        return int(
+            self.session.scalar(select(func.count()).select_from(MetricRow).where(MetricRow.run_id == run_id))
+            or 0
+        )
 
     # datasets ----------------------------------------------------------------------------
     def dataset_by_digest(self, name: str, digest: str) -> DatasetRow | None:
@@ -239,7 +302,8 @@ class TrackingRepository:
             select(DatasetRow).where(DatasetRow.name == name, DatasetRow.digest == digest)
         ).first()
 
-    def add_dataset(self, row: DatasetRow) -> DatasetRow:
+    def add_dataset(self, fields: dict[str, Any]) -> DatasetRow:
+        row = DatasetRow(**fields)
         self.session.add(row)
         self.session.flush()
         return row

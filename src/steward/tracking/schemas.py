@@ -25,9 +25,15 @@ class ExperimentOut(Out):
 
     @classmethod
     def of(cls, e: Experiment) -> ExperimentOut:
-        return cls(id=str(e.id), name=e.name, artifact_location=e.artifact_location,
-                   lifecycle_stage=e.lifecycle_stage, creation_time=e.creation_time,
-                   last_update_time=e.last_update_time, tags=e.tags)
+        return cls(
+            id=str(e.id),
+            name=e.name,
+            artifact_location=e.artifact_location,
+            lifecycle_stage=e.lifecycle_stage,
+            creation_time=e.creation_time,
+            last_update_time=e.last_update_time,
+            tags=e.tags,
+        )
 
 
 class MetricOut(Out):
@@ -54,13 +60,29 @@ class DatasetInputModel(BaseModel):
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
     def to_domain(self) -> DatasetInput:
-        return DatasetInput(self.name, self.digest, self.source_type, self.source, self.schema_, self.profile,
-                            self.num_rows, self.tags)
+        return DatasetInput(
+            self.name,
+            self.digest,
+            self.source_type,
+            self.source,
+            self.schema_,
+            self.profile,
+            self.num_rows,
+            self.tags,
+        )
 
     @classmethod
     def of(cls, d: DatasetInput) -> DatasetInputModel:
-        return cls(name=d.name, digest=d.digest, source_type=d.source_type, source=d.source, schema=d.schema,
-                   profile=d.profile, num_rows=d.num_rows, tags=d.tags)
+        return cls(
+            name=d.name,
+            digest=d.digest,
+            source_type=d.source_type,
+            source=d.source,
+            schema=d.schema,
+            profile=d.profile,
+            num_rows=d.num_rows,
+            tags=d.tags,
+        )
 
 
 class RunOut(Out):
@@ -84,10 +106,21 @@ class RunOut(Out):
     @classmethod
     def of(cls, r: Run) -> RunOut:
         return cls(
-            id=r.id, experiment_id=str(r.experiment_id), name=r.name, status=r.status, start_time=r.start_time,
-            end_time=r.end_time, user_id=r.user_id, source=r.source, git_commit=r.git_commit,
-            environment=r.environment, lifecycle_stage=r.lifecycle_stage, artifact_uri=r.artifact_uri,
-            params=r.params, metrics=[MetricOut.of(m) for m in r.metrics.values()], tags=r.tags,
+            id=r.id,
+            experiment_id=str(r.experiment_id),
+            name=r.name,
+            status=r.status,
+            start_time=r.start_time,
+            end_time=r.end_time,
+            user_id=r.user_id,
+            source=r.source,
+            git_commit=r.git_commit,
+            environment=r.environment,
+            lifecycle_stage=r.lifecycle_stage,
+            artifact_uri=r.artifact_uri,
+            params=r.params,
+            metrics=[MetricOut.of(m) for m in r.metrics.values()],
+            tags=r.tags,
             inputs=[DatasetInputModel.of(d) for d in r.inputs],
         )
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from steward.core.clock import now_ms
 from steward.core.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from steward.core.ids import new_id
 from steward.core.pagination import Page, check_page_size, decode_token, encode_token
-from steward.store.uow import UnitOfWork
 from steward.tracking.models import (
     DatasetInput,
     Experiment,
@@ -23,7 +22,10 @@ from steward.tracking.models import (
     check_param,
     check_tag,
 )
-from steward.tracking.tables import DatasetRow, ExperimentRow, RunRow
+
+if TYPE_CHECKING:
+    from steward.store.uow import UnitOfWork
+    from steward.tracking.tables import ExperimentRow, RunRow
 
 DEFAULT_EXPERIMENT = "Default"
 
@@ -41,13 +43,13 @@ def create_experiment(
 ) -> Experiment:
     name = (name or "").strip()
     if not name or len(name) > 256:
-        raise InvalidArgument(f"The experiment name must be 1-256 characters. Got {name!r} instead.", field="name")
+        raise InvalidArgument(
+            f"The experiment name must be 1-256 characters. Got {name!r} instead.", field="name"
+        )
     if uow.tracking.experiment_row_by_name(name) is not None:
         raise AlreadyExists("experiment", name)
     t = now_ms()
-    row = uow.tracking.add_experiment(
-        ExperimentRow(name=name, artifact_location="", lifecycle_stage="active", creation_time=t, last_update_time=t)
-    )
+    row = uow.tracking.add_experiment(name=name, artifact_location="", creation_time=t)
     row.artifact_location = artifact_location or f"mlflow-artifacts:/{row.id}"
     for k, v in (tags or {}).items():
         check_tag(k, v)
@@ -148,10 +150,18 @@ def create_run(
     if user_id:
         tags.setdefault("mlflow.user", user_id)
     row = uow.tracking.add_run(
-        RunRow(
-            id=run_id, experiment_id=exp.id, name=name, status=RunStatus.RUNNING.value,
-            start_time=start_time if start_time is not None else now_ms(), end_time=None, user_id=user_id,
-            source=source, git_commit=git_commit, environment=environment, lifecycle_stage="active",
+        dict(
+            id=run_id,
+            experiment_id=exp.id,
+            name=name,
+            status=RunStatus.RUNNING.value,
+            start_time=start_time if start_time is not None else now_ms(),
+            end_time=None,
+            user_id=user_id,
+            source=source,
+            git_commit=git_commit,
+            environment=environment,
+            lifecycle_stage="active",
             artifact_uri=f"{exp.artifact_location.rstrip('/')}/{run_id}/artifacts",
         )
     )
@@ -178,7 +188,12 @@ def get_run(uow: UnitOfWork, run_id: str) -> Run:
 
 
 def update_run(
-    uow: UnitOfWork, run_id: str, *, status: str | None = None, end_time: int | None = None, name: str | None = None
+    uow: UnitOfWork,
+    run_id: str,
+    *,
+    status: str | None = None,
+    end_time: int | None = None,
+    name: str | None = None,
 ) -> Run:
     row = _run_row(uow, run_id)
     if status is not None:
@@ -236,7 +251,9 @@ def log_params(uow: UnitOfWork, run_id: str, params: dict[str, Any]) -> None:
             raise Conflict(
                 f"Param {k!r} of run {run_id} was already logged with value {v!r}; "
                 f"it cannot be changed to {clean[k]!r}.",
-                key=k, old_value=v, new_value=clean[k],
+                key=k,
+                old_value=v,
+                new_value=clean[k],
             )
     uow.tracking.insert_params(run_id, {k: v for k, v in clean.items() if k not in existing})
 
@@ -289,9 +306,16 @@ def log_inputs(uow: UnitOfWork, run_id: str, datasets: Sequence[DatasetInput]) -
         row = uow.tracking.dataset_by_digest(d.name, d.digest)
         if row is None:
             row = uow.tracking.add_dataset(
-                DatasetRow(
-                    id=new_id(), name=d.name, digest=d.digest, source_type=d.source_type, source=d.source,
-                    schema=d.schema, profile=d.profile, num_rows=d.num_rows, created_at=now_ms(),
+                dict(
+                    id=new_id(),
+                    name=d.name,
+                    digest=d.digest,
+                    source_type=d.source_type,
+                    source=d.source,
+                    schema=d.schema,
+                    profile=d.profile,
+                    num_rows=d.num_rows,
+                    created_at=now_ms(),
                 )
             )
         uow.tracking.link_input(run_id, row.id, d.tags or None)
@@ -305,8 +329,5 @@ def compare_runs(uow: UnitOfWork, run_ids: Sequence[str]) -> dict[str, Any]:
     return {
         "runs": [{"id": r.id, "name": r.name, "status": r.status} for r in runs],
         "params": {k: [r.params.get(k) for r in runs] for k in param_keys},
-        "metrics": {
-            k: [r.metrics[k].value if k in r.metrics else None for r in runs] for k in metric_keys
-        },
+        "metrics": {k: [r.metrics[k].value if k in r.metrics else None for r in runs] for k in metric_keys},
     }
-
