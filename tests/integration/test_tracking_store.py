@@ -35,8 +35,9 @@ def test_metrics_keep_every_point_and_the_latest_value(store_runtime: Runtime) -
 def test_nan_and_infinities_round_trip(store_runtime: Runtime) -> None:
     run_id = _run(store_runtime)
     with store_runtime.uow() as uow:
-        service.log_metrics(uow, run_id, MetricBatch(["a", "b", "c"], [math.nan, math.inf, -math.inf],
-                                                     [0, 0, 0], [1, 1, 1]))
+        service.log_metrics(
+            uow, run_id, MetricBatch(["a", "b", "c"], [math.nan, math.inf, -math.inf], [0, 0, 0], [1, 1, 1])
+        )
         uow.commit()
     with store_runtime.uow() as uow:
         m = service.get_run(uow, run_id).metrics
@@ -114,7 +115,9 @@ def test_deleted_runs_refuse_writes_until_restored(store_runtime: Runtime) -> No
 
 def test_dataset_inputs_are_versioned_by_digest(store_runtime: Runtime) -> None:
     run_a, run_b = _run(store_runtime), _run(store_runtime)
-    d = DatasetInput("adult", "a" * 64, "local", "adult.csv", {"cols": ["age"]}, None, 100, {"context": "train"})
+    d = DatasetInput(
+        "adult", "a" * 64, "local", "adult.csv", {"cols": ["age"]}, None, 100, {"context": "train"}
+    )
     with store_runtime.uow() as uow:
         service.log_inputs(uow, run_a, [d])
         service.log_inputs(uow, run_b, [d])

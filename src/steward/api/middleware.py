@@ -46,7 +46,11 @@ class RequestIdMiddleware:
             if log.isEnabledFor(logging.INFO):
                 log.info(
                     "request",
-                    extra={"ctx_method": scope.get("method"), "ctx_path": scope.get("path"), "ctx_status": status,
-                           "ctx_ms": round((time.perf_counter() - started) * 1000, 2)},
+                    extra={
+                        "ctx_method": scope.get("method"),
+                        "ctx_path": scope.get("path"),
+                        "ctx_status": status,
+                        "ctx_ms": round((time.perf_counter() - started) * 1000, 2),
+                    },
                 )
             request_id_var.reset(token)

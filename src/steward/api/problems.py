@@ -37,8 +37,14 @@ def status_for(exc: errors.StewardError) -> int:
 
 
 def problem(status: int, title: str, detail: str, instance: str, **extra: Any) -> JSONResponse:
-    body = {"type": f"https://steward.dev/problems/{title}", "title": title, "status": status,
-            "detail": detail, "instance": instance, **{k: v for k, v in extra.items() if v is not None}}
+    body = {
+        "type": f"https://steward.dev/problems/{title}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        **{k: v for k, v in extra.items() if v is not None},
+    }
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
@@ -56,15 +62,21 @@ def install(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         detail = "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errs)
-        return problem(422, "validation_error", detail or "The request is malformed.", request.url.path,
-                       errors=errs)
+        return problem(
+            422, "validation_error", detail or "The request is malformed.", request.url.path, errors=errs
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # A bug, not a user's mistake: log it with the request id, say little to the caller.
         log.error("unhandled error", exc_info=exc)
-        return problem(500, "internal_error", "Internal error; the request id is in the logs.", request.url.path,
-                       request_id=request_id_var.get())
+        return problem(
+            500,
+            "internal_error",
+            "Internal error; the request id is in the logs.",
+            request.url.path,
+            request_id=request_id_var.get(),
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -46,13 +46,17 @@ def list_experiments(
 ) -> ExperimentPage:
     with rt.uow() as uow:
         page = service.list_experiments(uow, view=view, max_results=max_results, page_token=page_token)
-    return ExperimentPage(items=[ExperimentOut.of(e) for e in page.items], next_page_token=page.next_page_token)
+    return ExperimentPage(
+        items=[ExperimentOut.of(e) for e in page.items], next_page_token=page.next_page_token
+    )
 
 
 @router.post("/experiments", response_model=ExperimentOut, status_code=201)
 def create_experiment(body: ExperimentIn, rt: RuntimeDep, _: ExpWrite) -> ExperimentOut:
     with rt.uow() as uow:
-        exp = service.create_experiment(uow, body.name, artifact_location=body.artifact_location, tags=body.tags)
+        exp = service.create_experiment(
+            uow, body.name, artifact_location=body.artifact_location, tags=body.tags
+        )
         uow.commit()
     return ExperimentOut.of(exp)
 
@@ -70,7 +74,9 @@ def get_experiment(experiment_id: str, rt: RuntimeDep, _: ExpRead) -> Experiment
 
 
 @router.patch("/experiments/{experiment_id}", response_model=ExperimentOut)
-def rename_experiment(experiment_id: str, body: ExperimentPatch, rt: RuntimeDep, _: ExpWrite) -> ExperimentOut:
+def rename_experiment(
+    experiment_id: str, body: ExperimentPatch, rt: RuntimeDep, _: ExpWrite
+) -> ExperimentOut:
     with rt.uow() as uow:
         exp = service.rename_experiment(uow, experiment_id, body.name)
         uow.commit()
@@ -103,8 +109,15 @@ def create_run(body: RunIn, rt: RuntimeDep, who: Write) -> RunOut:
         else:
             raise InvalidArgument("A run needs 'experiment_id' or 'experiment_name'.", field="experiment_id")
         run = service.create_run(
-            uow, exp_id, name=body.name, user_id=who.name, start_time=body.start_time, tags=body.tags,
-            source=body.source, git_commit=body.git_commit, environment=body.environment,
+            uow,
+            exp_id,
+            name=body.name,
+            user_id=who.name,
+            start_time=body.start_time,
+            tags=body.tags,
+            source=body.source,
+            git_commit=body.git_commit,
+            environment=body.environment,
         )
         uow.commit()
     return RunOut.of(run)
@@ -120,12 +133,16 @@ def list_runs(
     page_token: str | None = None,
 ) -> RunPage:
     with rt.uow() as uow:
-        page = service.list_runs(uow, experiment_id, view=view, max_results=max_results, page_token=page_token)
+        page = service.list_runs(
+            uow, experiment_id, view=view, max_results=max_results, page_token=page_token
+        )
     return RunPage(items=[RunOut.of(r) for r in page.items], next_page_token=page.next_page_token)
 
 
 @router.get("/runs/compare")
-def compare_runs(rt: RuntimeDep, _: Read, run_id: Annotated[list[str], Query(min_length=2)]) -> dict[str, Any]:
+def compare_runs(
+    rt: RuntimeDep, _: Read, run_id: Annotated[list[str], Query(min_length=2)]
+) -> dict[str, Any]:
     with rt.uow() as uow:
         return service.compare_runs(uow, run_id)
 
@@ -220,7 +237,9 @@ def list_artifacts(run_id: str, rt: RuntimeDep, _: Read, path: str = "") -> dict
 
 
 @router.put("/runs/{run_id}/artifacts/{path:path}")
-async def upload_artifact(run_id: str, path: str, request: Request, rt: RuntimeDep, _: Write) -> dict[str, Any]:
+async def upload_artifact(
+    run_id: str, path: str, request: Request, rt: RuntimeDep, _: Write
+) -> dict[str, Any]:
     data = await request.body()
 
     def store() -> dict[str, Any]:
@@ -238,5 +257,8 @@ def download_artifact(run_id: str, path: str, rt: RuntimeDep, _: Read) -> Respon
         data = run_artifacts.read_artifact(uow, rt.blobs, run_id, path)
     media = mimetypes.guess_type(path)[0] or "application/octet-stream"
     # Artifacts are user content: never let a browser render them as active HTML from our origin.
-    return Response(data, media_type=media, headers={"X-Content-Type-Options": "nosniff",
-                                                      "Content-Security-Policy": "sandbox"})
+    return Response(
+        data,
+        media_type=media,
+        headers={"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"},
+    )

@@ -47,7 +47,7 @@ def list_dir(uow: UnitOfWork, folder: str) -> list[DirEntry]:
     prefix = clean_path(folder) + "/" if folder.strip("/") else ""
     seen: dict[str, DirEntry] = {}
     for f in uow.artifacts.list_prefix(prefix):
-        rest = f.path[len(prefix):]
+        rest = f.path[len(prefix) :]
         head, sep, _ = rest.partition("/")
         if sep:
             seen.setdefault(head, DirEntry(prefix + head, True, None))

@@ -8,8 +8,9 @@ from steward.cli import system
 from steward.cli.tracking import experiments_app, runs_app
 from steward.cli.users import tokens_app, users_app
 
-app = typer.Typer(help="Steward keeps your ML estate trustworthy.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Steward keeps your ML estate trustworthy.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 app.command("server")(system.server)
 app.command("doctor")(system.doctor)
 app.add_typer(system.db_app, name="db")

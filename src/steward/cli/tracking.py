@@ -32,8 +32,11 @@ def list_experiments(
     if as_json:
         emit_json([e.model_dump() for e in items])
     else:
-        table("Experiments", ["id", "name", "stage", "created"],
-              [(e.id, e.name, e.lifecycle_stage, _when(e.creation_time)) for e in items])
+        table(
+            "Experiments",
+            ["id", "name", "stage", "created"],
+            [(e.id, e.name, e.lifecycle_stage, _when(e.creation_time)) for e in items],
+        )
 
 
 @runs_app.command("list")
@@ -44,8 +47,11 @@ def list_runs(
     as_json: JsonOpt = False,
 ) -> None:
     with context.runtime().uow() as uow:
-        exp = (service.get_experiment(uow, experiment) if experiment.isdigit()
-               else service.get_experiment_by_name(uow, experiment))
+        exp = (
+            service.get_experiment(uow, experiment)
+            if experiment.isdigit()
+            else service.get_experiment_by_name(uow, experiment)
+        )
         page = service.list_runs(uow, [exp.id], max_results=max_results)
     runs = [RunOut.of(r) for r in page.items]
     if as_json:
@@ -55,8 +61,15 @@ def list_runs(
     rows = []
     for r in runs:
         latest = {m.key: m.value for m in r.metrics}
-        rows.append([r.id, r.name, r.status, _when(r.start_time), *[f"{latest[k]:.4g}" if k in latest else ""
-                                                                    for k in keys]])
+        rows.append(
+            [
+                r.id,
+                r.name,
+                r.status,
+                _when(r.start_time),
+                *[f"{latest[k]:.4g}" if k in latest else "" for k in keys],
+            ]
+        )
     table(f"Runs of {exp.name}", ["id", "name", "status", "started", *keys], rows)
 
 

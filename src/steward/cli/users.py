@@ -20,13 +20,16 @@ def create_user(
     name: str,
     role: Annotated[str, typer.Option(help="Admin, Engineer, 'Compliance Officer', Auditor or Viewer.")],
     password: Annotated[str | None, typer.Option(help="Password for web login (users only).")] = None,
-    service_account: Annotated[bool, typer.Option("--service", help="A service account (tokens only).")] = False,
+    service_account: Annotated[
+        bool, typer.Option("--service", help="A service account (tokens only).")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Create a user or service account."""
     with context.runtime().uow() as uow:
-        user = service.create_user(uow, name, role, password=password,
-                                   kind="service" if service_account else "user")
+        user = service.create_user(
+            uow, name, role, password=password, kind="service" if service_account else "user"
+        )
         uow.commit()
     if as_json:
         emit_json(user.__dict__)
@@ -42,7 +45,11 @@ def list_users(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
     if as_json:
         emit_json([u.__dict__ for u in users])
     else:
-        table("Users", ["name", "kind", "role", "disabled"], [(u.name, u.kind, u.role, u.disabled) for u in users])
+        table(
+            "Users",
+            ["name", "kind", "role", "disabled"],
+            [(u.name, u.kind, u.role, u.disabled) for u in users],
+        )
 
 
 @tokens_app.command("create")

@@ -33,7 +33,9 @@ class Settings(BaseSettings):
     admin_password: SecretStr | None = None
     server_url: str | None = None
     token: SecretStr | None = None
-    sqlite_synchronous: str = Field(default="FULL", description="SQLite PRAGMA synchronous (FULL is durable).")
+    sqlite_synchronous: str = Field(
+        default="FULL", description="SQLite PRAGMA synchronous (FULL is durable)."
+    )
     log_json: bool = True
     secure_cookies: bool = False
 

@@ -94,10 +94,18 @@ _ERRORS: dict[str, type[errors.StewardError]] = {
 class HttpBackend:
     """Against a Steward server. Accepts an httpx transport so tests can pass an ASGI app."""
 
-    def __init__(self, url: str, token: str | None = None, *, transport: httpx.BaseTransport | None = None,
-                 timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 30.0,
+    ) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.http = httpx.Client(base_url=url.rstrip("/"), headers=headers, transport=transport, timeout=timeout)
+        self.http = httpx.Client(
+            base_url=url.rstrip("/"), headers=headers, transport=transport, timeout=timeout
+        )
 
     def _call(self, method: str, path: str, **kw: Any) -> Any:
         resp = self.http.request(method, path, **kw)
@@ -109,7 +117,9 @@ class HttpBackend:
 
     def create_run(self, experiment: str, **fields: Any) -> dict[str, Any]:
         body = {k: v for k, v in fields.items() if k != "user_id"}
-        result: dict[str, Any] = self._call("POST", "/api/v1/runs", json={"experiment_name": experiment, **body})
+        result: dict[str, Any] = self._call(
+            "POST", "/api/v1/runs", json={"experiment_name": experiment, **body}
+        )
         return result
 
     def get_run(self, run_id: str) -> dict[str, Any]:
@@ -120,11 +130,17 @@ class HttpBackend:
         self._call("PATCH", f"/api/v1/runs/{run_id}", json={"status": status})
 
     def log_params(self, run_id: str, params: dict[str, Any]) -> None:
-        self._call("POST", f"/api/v1/runs/{run_id}/params", json={"params": {k: str(v) for k, v in params.items()}})
+        self._call(
+            "POST", f"/api/v1/runs/{run_id}/params", json={"params": {k: str(v) for k, v in params.items()}}
+        )
 
     def log_metrics(self, run_id: str, batch: MetricBatch) -> None:
-        body = {"key": batch.keys, "value": [_json_float(v) for v in batch.values], "step": batch.steps,
-                "timestamp": batch.timestamps}
+        body = {
+            "key": batch.keys,
+            "value": [_json_float(v) for v in batch.values],
+            "step": batch.steps,
+            "timestamp": batch.timestamps,
+        }
         self._call("POST", f"/api/v1/runs/{run_id}/metrics", json=body)
 
     def set_tags(self, run_id: str, tags: dict[str, str]) -> None:

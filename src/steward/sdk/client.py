@@ -71,7 +71,9 @@ class _MetricBuffer:
 class ActiveRun:
     """A run being logged to. Use as a context manager: it ends FINISHED, or FAILED on error."""
 
-    def __init__(self, backend: Backend, info: dict[str, Any], *, batch_size: int, flush_interval: float) -> None:
+    def __init__(
+        self, backend: Backend, info: dict[str, Any], *, batch_size: int, flush_interval: float
+    ) -> None:
         self._backend = backend
         self.info = info
         self.id: str = info["id"]
@@ -84,8 +86,15 @@ class ActiveRun:
     def log_params(self, params: dict[str, Any]) -> None:
         self._backend.log_params(self.id, params)
 
-    def log_metric(self, key: str, value: float, step: int = 0, *, timestamp: int | None = None,
-                   synchronous: bool = False) -> None:
+    def log_metric(
+        self,
+        key: str,
+        value: float,
+        step: int = 0,
+        *,
+        timestamp: int | None = None,
+        synchronous: bool = False,
+    ) -> None:
         ts = timestamp if timestamp is not None else time.time_ns() // 1_000_000
         if synchronous:
             self._backend.log_metrics(self.id, MetricBatch([key], [float(value)], [step], [ts]))
@@ -155,8 +164,14 @@ class Client:
 
         return cls(LocalBackend(Runtime.from_settings(settings)))
 
-    def start_run(self, experiment: str = "Default", *, name: str = "", tags: dict[str, str] | None = None,
-                  capture: bool = True) -> ActiveRun:
+    def start_run(
+        self,
+        experiment: str = "Default",
+        *,
+        name: str = "",
+        tags: dict[str, str] | None = None,
+        capture: bool = True,
+    ) -> ActiveRun:
         fields: dict[str, Any] = {"name": name, "tags": tags or {}}
         if capture:
             fields.update(source=source_name(), git_commit=git_commit(), environment=capture_environment())
@@ -181,7 +196,9 @@ def connect(url: str | None = None, *, token: str | None = None, settings: Setti
     return client
 
 
-def start_run(experiment: str = "Default", *, name: str = "", tags: dict[str, str] | None = None) -> ActiveRun:
+def start_run(
+    experiment: str = "Default", *, name: str = "", tags: dict[str, str] | None = None
+) -> ActiveRun:
     """Start a run with the default client (``STEWARD_SERVER_URL``/``STEWARD_TOKEN`` when set,
     else the embedded store under ``STEWARD_HOME``)."""
     global _default

@@ -21,9 +21,9 @@ class Base(DeclarativeBase):
 
 def load_all_tables() -> MetaData:
     """Import every capability's tables so the metadata is complete (migrations, tests)."""
-    import steward.artifacts.tables  # noqa: F401
-    import steward.auth.tables  # noqa: F401
-    import steward.registry.tables  # noqa: F401
+    import steward.artifacts.tables
+    import steward.auth.tables
+    import steward.registry.tables
     import steward.tracking.tables  # noqa: F401
 
     return Base.metadata
