@@ -70,11 +70,17 @@ def store_runtime(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ru
 
 @pytest.fixture
 def tokens(runtime: Runtime) -> dict[str, str]:
+    """A token per role. Users are named after their role ("compliance-officer"), with password
+    "<name>-password"; the Admin is the bootstrap ``admin`` (password "admin-password-1")."""
+    from steward.server import bootstrap_admin
+
+    bootstrap_admin(runtime)
     out = {}
     with runtime.uow() as uow:
         for role in ROLES:
-            name = role.lower().replace(" ", "-")
-            auth_service.create_user(uow, name, role, password=f"{name}-password")
+            name = "admin" if role == "Admin" else role.lower().replace(" ", "-")
+            if role != "Admin":
+                auth_service.create_user(uow, name, role, password=f"{name}-password")
             out[role] = auth_service.create_token(uow, name)
         uow.commit()
     return out

@@ -1,0 +1,6 @@
+"""Contract checks for Steward's pluggable parts, in the spirit of scikit-learn's
+``check_estimator``: run them over every implementation; a failure says what to change."""
+
+from steward.testing.artifacts import check_artifact_store
+
+__all__ = ["check_artifact_store"]
