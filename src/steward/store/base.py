@@ -23,6 +23,7 @@ def load_all_tables() -> MetaData:
     """Import every capability's tables so the metadata is complete (migrations, tests)."""
     import steward.artifacts.tables
     import steward.auth.tables
+    import steward.datasets.tables
     import steward.registry.tables
     import steward.tracking.tables  # noqa: F401
 
