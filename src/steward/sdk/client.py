@@ -174,7 +174,9 @@ class Client:
     ) -> ActiveRun:
         fields: dict[str, Any] = {"name": name, "tags": tags or {}}
         if capture:
-            fields.update(source=source_name(), git_commit=git_commit(), environment=capture_environment())
+            fields.update(
+                source=source_name(), git_commit=git_commit(), environment=dict(capture_environment())
+            )
         info = self.backend.create_run(experiment, **fields)
         return ActiveRun(self.backend, info, batch_size=self.batch_size, flush_interval=self.flush_interval)
 

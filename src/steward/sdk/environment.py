@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import platform
 import subprocess
 import sys
@@ -11,7 +12,9 @@ from pathlib import Path
 _PACKAGES = ("mlsteward", "numpy", "pandas", "scikit-learn", "scipy", "xgboost", "lightgbm", "optuna")
 
 
+@functools.cache
 def capture_environment() -> dict[str, object]:
+    """Cached: a process's interpreter and installed packages do not change while it runs."""
     versions = {}
     for name in _PACKAGES:
         try:
@@ -21,7 +24,9 @@ def capture_environment() -> dict[str, object]:
     return {"python": platform.python_version(), "platform": platform.platform(), "packages": versions}
 
 
+@functools.cache
 def git_commit(cwd: Path | None = None) -> str | None:
+    """The checked-out commit (cached per folder: asking git costs a process per call)."""
     try:
         out = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5, check=False

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, select, tuple_
+from sqlalchemy import Table, delete, func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
-from steward.tracking.models import DatasetInput, Experiment, Metric, Run, newer
+from steward.store.bulk import bulk_insert
+from steward.tracking.models import DatasetInput, Experiment, Metric, MetricBatch, Run, newer
 from steward.tracking.tables import (
     DatasetRow,
     ExperimentRow,
@@ -21,6 +22,14 @@ from steward.tracking.tables import (
     RunRow,
     RunTagRow,
 )
+
+
+def _table(model: type[Any]) -> Table:
+    """The Core table behind a mapped class: inserts through it skip the ORM's bookkeeping."""
+    return cast(Table, model.__table__)
+
+
+_METRIC_COLUMNS = ("run_id", "key", "value", "is_nan", "step", "timestamp")
 
 
 def _metric_value(value: float, is_nan: bool) -> float:
@@ -188,7 +197,8 @@ class TrackingRepository:
     def insert_params(self, run_id: str, params: dict[str, str]) -> None:
         if params:
             self.session.execute(
-                insert(ParamRow), [{"run_id": run_id, "key": k, "value": v} for k, v in params.items()]
+                insert(_table(ParamRow)),
+                [{"run_id": run_id, "key": k, "value": v} for k, v in params.items()],
             )
 
     def set_tags(self, run_id: str, tags: dict[str, str]) -> None:
@@ -212,27 +222,23 @@ class TrackingRepository:
         return bool(getattr(res, "rowcount", 0))
 
     # metrics -----------------------------------------------------------------------------
-    def insert_metrics(self, run_id: str, points: Sequence[Metric]) -> None:
-        """Append points and move each key's latest value forward; one executemany each."""
-        if not points:
+    def insert_metrics(self, run_id: str, batch: MetricBatch) -> None:
+        """Append points and move each key's latest value forward: one executemany for the
+        points, one small read and write for the latest values."""
+        if not len(batch):
             return
         rows = []
         latest: dict[str, Metric] = {}
-        for p in points:
-            nan = math.isnan(p.value)
-            rows.append(
-                {
-                    "run_id": run_id,
-                    "key": p.key,
-                    "value": 0.0 if nan else p.value,
-                    "is_nan": nan,
-                    "step": p.step,
-                    "timestamp": p.timestamp,
-                }
-            )
-            if newer(p, latest.get(p.key)):
-                latest[p.key] = p
-        self.session.execute(insert(MetricRow), rows)
+        isnan = math.isnan
+        for key, value, step, ts in zip(batch.keys, batch.values, batch.steps, batch.timestamps, strict=True):
+            nan = isnan(value)
+            rows.append((run_id, key, 0.0 if nan else value, nan, step, ts))
+            best = latest.get(key)
+            if best is None or (step, ts) >= (best.step, best.timestamp):
+                candidate = Metric(key, value, step, ts)
+                if newer(candidate, best):
+                    latest[key] = candidate
+        bulk_insert(self.session, _table(MetricRow), _METRIC_COLUMNS, rows)
         self._advance_latest(run_id, latest)
 
     def _advance_latest(self, run_id: str, latest: dict[str, Metric]) -> None:
@@ -267,7 +273,7 @@ class TrackingRepository:
                     p.timestamp,
                 )
         if new_rows:
-            self.session.execute(insert(LatestMetricRow), new_rows)
+            self.session.execute(insert(_table(LatestMetricRow)), new_rows)
         self.session.flush()
 
     def metric_history(

@@ -261,7 +261,7 @@ def log_params(uow: UnitOfWork, run_id: str, params: dict[str, Any]) -> None:
 def log_metrics(uow: UnitOfWork, run_id: str, batch: MetricBatch) -> int:
     _writable_run(uow, run_id)
     check_metric_batch(batch)
-    uow.tracking.insert_metrics(run_id, batch.points())
+    uow.tracking.insert_metrics(run_id, batch)
     return len(batch)
 
 
