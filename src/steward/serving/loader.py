@@ -81,6 +81,17 @@ class RegistryResolver:
         return ResolvedModel(name, str(version), str(target), str(ref))
 
 
+class PathResolver:
+    """Resolves only ``path:DIR`` references (no registry needed)."""
+
+    def resolve(self, ref: ModelRef) -> ResolvedModel:
+        if ref.path is None:
+            raise InvalidArgument(
+                f"{ref} names a registered model; this resolver serves folders only.", field="model"
+            )
+        return resolve_path(ref)
+
+
 def resolve_path(ref: ModelRef) -> ResolvedModel:
     assert ref.path is not None
     path = Path(ref.path).expanduser().resolve()
