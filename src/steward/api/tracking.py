@@ -16,6 +16,7 @@ from steward.tracking import artifacts as run_artifacts
 from steward.tracking import service
 from steward.tracking.models import Lifecycle, MetricBatch
 from steward.tracking.schemas import (
+    BatchIn,
     ExperimentIn,
     ExperimentOut,
     ExperimentPage,
@@ -185,15 +186,30 @@ def log_params(run_id: str, body: ParamsIn, rt: RuntimeDep, _: Write) -> LoggedC
     return LoggedCount(logged=len(body.params))
 
 
-@router.post("/runs/{run_id}/metrics", response_model=LoggedCount)
-def log_metrics(run_id: str, body: MetricsIn, rt: RuntimeDep, _: Write) -> LoggedCount:
+def _metric_batch(body: MetricsIn) -> MetricBatch:
     n = len(body.key)
     steps = body.step if body.step is not None else [0] * n
     stamps = body.timestamp if body.timestamp is not None else [now_ms()] * n
+    return MetricBatch(body.key, body.value, steps, stamps)
+
+
+@router.post("/runs/{run_id}/metrics", response_model=LoggedCount)
+def log_metrics(run_id: str, body: MetricsIn, rt: RuntimeDep, _: Write) -> LoggedCount:
     with rt.uow() as uow:
-        logged = service.log_metrics(uow, run_id, MetricBatch(body.key, body.value, steps, stamps))
+        logged = service.log_metrics(uow, run_id, _metric_batch(body))
         uow.commit()
     return LoggedCount(logged=logged)
+
+
+@router.post("/runs/{run_id}/batch", response_model=LoggedCount)
+def log_batch(run_id: str, body: BatchIn, rt: RuntimeDep, _: Write) -> LoggedCount:
+    metrics = _metric_batch(body.metrics) if body.metrics is not None else None
+    with rt.uow() as uow:
+        service.log_batch(
+            uow, run_id, params=body.params, tags=body.tags, metrics=metrics, status=body.status
+        )
+        uow.commit()
+    return LoggedCount(logged=len(body.params) + len(body.tags) + (len(metrics) if metrics else 0))
 
 
 @router.get("/runs/{run_id}/metrics/{key:path}", response_model=MetricPage)

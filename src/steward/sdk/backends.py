@@ -24,6 +24,7 @@ class Backend(Protocol):
     def update_run(self, run_id: str, status: str) -> None: ...
     def log_params(self, run_id: str, params: dict[str, Any]) -> None: ...
     def log_metrics(self, run_id: str, batch: MetricBatch) -> None: ...
+    def finish(self, run_id: str, batch: MetricBatch, status: str) -> None: ...
     def set_tags(self, run_id: str, tags: dict[str, str]) -> None: ...
     def log_inputs(self, run_id: str, datasets: list[DatasetInput]) -> None: ...
     def log_artifact(self, run_id: str, path: str, data: bytes) -> None: ...
@@ -61,6 +62,11 @@ class LocalBackend:
             service.log_metrics(uow, run_id, batch)
             uow.commit()
 
+    def finish(self, run_id: str, batch: MetricBatch, status: str) -> None:
+        with self.runtime.uow() as uow:
+            service.log_batch(uow, run_id, metrics=batch, status=status)
+            uow.commit()
+
     def set_tags(self, run_id: str, tags: dict[str, str]) -> None:
         with self.runtime.uow() as uow:
             service.set_tags(uow, run_id, tags)
@@ -81,6 +87,15 @@ def _json_float(v: float) -> float | str:
     if math.isfinite(v):
         return v
     return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")
+
+
+def _metrics_body(batch: MetricBatch) -> dict[str, Any]:
+    return {
+        "key": batch.keys,
+        "value": [_json_float(v) for v in batch.values],
+        "step": batch.steps,
+        "timestamp": batch.timestamps,
+    }
 
 
 _ERRORS: dict[str, type[errors.StewardError]] = {
@@ -134,14 +149,14 @@ class HttpBackend:
             "POST", f"/api/v1/runs/{run_id}/params", json={"params": {k: str(v) for k, v in params.items()}}
         )
 
+    def finish(self, run_id: str, batch: MetricBatch, status: str) -> None:
+        body: dict[str, Any] = {"status": status}
+        if len(batch):
+            body["metrics"] = _metrics_body(batch)
+        self._call("POST", f"/api/v1/runs/{run_id}/batch", json=body)
+
     def log_metrics(self, run_id: str, batch: MetricBatch) -> None:
-        body = {
-            "key": batch.keys,
-            "value": [_json_float(v) for v in batch.values],
-            "step": batch.steps,
-            "timestamp": batch.timestamps,
-        }
-        self._call("POST", f"/api/v1/runs/{run_id}/metrics", json=body)
+        self._call("POST", f"/api/v1/runs/{run_id}/metrics", json=_metrics_body(batch))
 
     def set_tags(self, run_id: str, tags: dict[str, str]) -> None:
         self._call("POST", f"/api/v1/runs/{run_id}/tags", json={"tags": tags})

@@ -44,13 +44,18 @@ class _MetricBuffer:
         if full:
             self.flush()
 
+    def _drain(self) -> MetricBatch:
+        batch = MetricBatch(self._keys, self._values, self._steps, self._stamps)
+        self._keys, self._values, self._steps, self._stamps = [], [], [], []
+        return batch
+
     def flush(self) -> None:
         with self._lock:
-            if not self._keys:
-                return
-            batch = MetricBatch(self._keys, self._values, self._steps, self._stamps)
-            self._keys, self._values, self._steps, self._stamps = [], [], [], []
-            self._backend.log_metrics(self._run_id, batch)
+            if self._keys:
+                self._backend.log_metrics(self._run_id, self._drain())
+        self._raise_background_error()
+
+    def _raise_background_error(self) -> None:
         if self._error is not None:
             err, self._error = self._error, None
             raise err
@@ -62,10 +67,13 @@ class _MetricBuffer:
             except Exception as exc:  # surfaced on the next flush() from the user's thread
                 self._error = exc
 
-    def close(self) -> None:
+    def close(self, status: str) -> None:
+        """Stop the flusher; send the remaining points together with the run's final status."""
         self._stop.set()
         self._thread.join(timeout=self._interval + 5)
-        self.flush()
+        with self._lock:
+            self._backend.finish(self._run_id, self._drain(), status)
+        self._raise_background_error()
 
 
 class ActiveRun:
@@ -131,10 +139,7 @@ class ActiveRun:
         if self._ended:
             return
         self._ended = True
-        try:
-            self._metrics.close()
-        finally:
-            self._backend.update_run(self.id, status)
+        self._metrics.close(status)
 
     def refresh(self) -> dict[str, Any]:
         self.flush()

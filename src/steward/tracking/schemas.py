@@ -197,5 +197,16 @@ class InputsIn(BaseModel):
     datasets: list[DatasetInputModel]
 
 
+class BatchIn(BaseModel):
+    """Params, tags and metric points in one transaction, optionally ending the run: what the
+    SDK sends when a run finishes, so the last points and the status land together."""
+
+    model_config = ConfigDict(extra="forbid")
+    params: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict)
+    metrics: MetricsIn | None = None
+    status: str | None = None
+
+
 class LoggedCount(Out):
     logged: int

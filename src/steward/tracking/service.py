@@ -298,6 +298,26 @@ def metric_history(
     return Page([m for _, m in rows], encode_token({"after": rows[-1][0]}) if more else None)
 
 
+def log_batch(
+    uow: UnitOfWork,
+    run_id: str,
+    *,
+    params: dict[str, Any] | None = None,
+    tags: dict[str, str] | None = None,
+    metrics: MetricBatch | None = None,
+    status: str | None = None,
+) -> Run | None:
+    """Params, tags and metrics in one unit of work; with ``status``, the run ends too.
+    All or nothing: one bad item rejects the whole batch."""
+    if params:
+        log_params(uow, run_id, params)
+    if tags:
+        set_tags(uow, run_id, tags)
+    if metrics is not None and len(metrics):
+        log_metrics(uow, run_id, metrics)
+    return update_run(uow, run_id, status=status) if status is not None else None
+
+
 def log_inputs(uow: UnitOfWork, run_id: str, datasets: Sequence[DatasetInput]) -> None:
     _writable_run(uow, run_id)
     for d in datasets:
@@ -331,3 +351,148 @@ def compare_runs(uow: UnitOfWork, run_ids: Sequence[str]) -> dict[str, Any]:
         "params": {k: [r.params.get(k) for r in runs] for k in param_keys},
         "metrics": {k: [r.metrics[k].value if k in r.metrics else None for r in runs] for k in metric_keys},
     }
+
+
+# search and MLflow lifecycle rules (added for the MLflow-compatible API) ---------------------
+DEFAULT_EXPERIMENT_ID = 0
+MAX_SEARCH_PAGE = 50_000
+
+
+def ensure_default_experiment(uow: UnitOfWork) -> Experiment:
+    """MLflow clients log to experiment "0" unless told otherwise; make sure it exists.
+
+    Safe to race: the caller retries in a fresh unit of work if another process inserted it.
+    """
+    row = uow.tracking.experiment_row(DEFAULT_EXPERIMENT_ID)
+    if row is None:
+        taken = uow.tracking.experiment_row_by_name(DEFAULT_EXPERIMENT) is not None
+        uow.tracking.insert_experiment_with_id(
+            DEFAULT_EXPERIMENT_ID,
+            f"{DEFAULT_EXPERIMENT} (0)" if taken else DEFAULT_EXPERIMENT,
+            f"mlflow-artifacts:/{DEFAULT_EXPERIMENT_ID}",
+            now_ms(),
+        )
+        row = _experiment_row(uow, DEFAULT_EXPERIMENT_ID)
+    return uow.tracking.to_experiment(row)
+
+
+def delete_experiment(uow: UnitOfWork, experiment_id: int | str) -> None:
+    """Delete an experiment and, as MLflow does, mark its runs deleted with it."""
+    row = _experiment_row(uow, experiment_id)
+    t = now_ms()
+    row.lifecycle_stage, row.last_update_time = Lifecycle.DELETED.value, t
+    uow.tracking.set_runs_lifecycle(row.id, Lifecycle.DELETED.value, t)
+
+
+def restore_experiment(uow: UnitOfWork, experiment_id: int | str) -> None:
+    """Restore an experiment and its runs (as MLflow does)."""
+    row = _experiment_row(uow, experiment_id)
+    row.lifecycle_stage, row.last_update_time = Lifecycle.ACTIVE.value, now_ms()
+    uow.tracking.set_runs_lifecycle(row.id, Lifecycle.ACTIVE.value, None)
+
+
+def delete_experiment_tag(uow: UnitOfWork, experiment_id: int | str, key: str) -> None:
+    row = _experiment_row(uow, experiment_id)
+    if not uow.tracking.delete_experiment_tag(row.id, key):
+        raise NotFound("experiment_tag", key, f"Experiment {row.id} has no tag {key!r}.")
+
+
+def _search_offset(page_token: str | None) -> int:
+    state = decode_token(page_token)
+    try:
+        offset = int(state["offset"]) if state else 0
+    except (KeyError, TypeError, ValueError):
+        offset = -1
+    if offset < 0:
+        raise InvalidArgument(
+            f"The page_token is not one this server issued: {page_token!r}.", field="page_token"
+        )
+    return offset
+
+
+def search_runs(
+    uow: UnitOfWork,
+    experiment_ids: Sequence[int | str],
+    *,
+    filter_string: str | None = None,
+    order_by: Sequence[str] | None = None,
+    view: str = "active",
+    max_results: int = 1000,
+    page_token: str | None = None,
+) -> Page[Run]:
+    """Runs of the experiments matching an MLflow filter, in MLflow's order, one page.
+
+    >>> # search_runs(uow, [1], filter_string="metrics.acc > 0.9 and params.model = 'rf'",
+    >>> #             order_by=["metrics.acc DESC"], max_results=10)
+    """
+    from steward.tracking import search
+
+    check_page_size(max_results, MAX_SEARCH_PAGE)
+    filters = search.parse_filter(filter_string, search.RUNS)
+    order = search.parse_order_by(order_by, search.RUNS)
+    ids = [_experiment_row(uow, e).id for e in experiment_ids]
+    offset = _search_offset(page_token)
+    rows = uow.tracking.search_runs(
+        experiment_ids=ids,
+        stages=_stages(view),
+        filters=filters,
+        order=order,
+        offset=offset,
+        limit=max_results + 1,
+    )
+    more = len(rows) > max_results
+    token = encode_token({"offset": offset + max_results}) if more else None
+    return Page(uow.tracking.load_runs(rows[:max_results]), token)
+
+
+def search_experiments(
+    uow: UnitOfWork,
+    *,
+    filter_string: str | None = None,
+    order_by: Sequence[str] | None = None,
+    view: str = "active",
+    max_results: int = 1000,
+    page_token: str | None = None,
+) -> Page[Experiment]:
+    from steward.tracking import search
+
+    check_page_size(max_results, MAX_SEARCH_PAGE)
+    filters = search.parse_filter(filter_string, search.EXPERIMENTS)
+    order = search.parse_order_by(order_by, search.EXPERIMENTS)
+    offset = _search_offset(page_token)
+    rows = uow.tracking.search_experiments(
+        stages=_stages(view), filters=filters, order=order, offset=offset, limit=max_results + 1
+    )
+    more = len(rows) > max_results
+    rows = rows[:max_results]
+    tags = uow.tracking.experiment_tags([r.id for r in rows])
+    token = encode_token({"offset": offset + max_results}) if more else None
+    return Page([uow.tracking.to_experiment(r, tags[r.id]) for r in rows], token)
+
+
+def log_metrics_once(uow: UnitOfWork, run_id: str, batch: MetricBatch) -> int:
+    """Log the points not already stored: a point identical to a stored one (key, value, step
+    and timestamp) is dropped, as MLflow's store drops it. This makes a retried request
+    harmless, and it is what MLflow 3's ``log_model`` relies on when it re-logs a run's
+    step-0 points against the new model. Returns how many points were new."""
+    import math
+
+    if not len(batch):
+        return 0
+    _writable_run(uow, run_id)
+    check_metric_batch(batch)
+    stored = uow.tracking.existing_points(run_id, sorted(set(batch.keys)), min(batch.steps), max(batch.steps))
+    seen: set[tuple[str, int, int, float | None]] = set(stored)
+    keep = MetricBatch([], [], [], [])
+    for k, v, s, t in zip(batch.keys, batch.values, batch.steps, batch.timestamps, strict=True):
+        point = (k, s, t, None if math.isnan(v) else v)
+        if point in seen:
+            continue
+        seen.add(point)
+        keep.keys.append(k)
+        keep.values.append(v)
+        keep.steps.append(s)
+        keep.timestamps.append(t)
+    if len(keep):
+        uow.tracking.insert_metrics(run_id, keep)
+    return len(keep)
