@@ -182,9 +182,7 @@ class ModelServer:
         raise _Problem(404, "not_found", f"No route GET {path}.")
 
     # ---- predict -------------------------------------------------------------------------
-    async def _predict(
-        self, name: str, receive: Receive, rid: str, unit: str | None, *, mlflow: bool
-    ) -> bytes:
+    async def _predict(self, name: str, receive: Receive, rid: str, unit: str | None, *, mlflow: bool) -> bytes:
         started = time.perf_counter()
         dep = self.deployments.get(name)
         if dep is None:
@@ -198,9 +196,7 @@ class ModelServer:
             payload = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             variant.metrics.invalid.inc()
-            raise _Problem(
-                400, "invalid_json", f"The body is not valid JSON: {exc}.", **_mlflow_err(mlflow)
-            ) from None
+            raise _Problem(400, "invalid_json", f"The body is not valid JSON: {exc}.", **_mlflow_err(mlflow)) from None
         try:
             batch = decode(variant.schema, payload, mlflow=mlflow)
         except InputError as exc:
@@ -258,9 +254,7 @@ class ModelServer:
                 )
             )
         for key in route.mirrors:
-            task = asyncio.get_running_loop().create_task(
-                self._mirror(dep, dep.variants[key], payload, rid, mlflow)
-            )
+            task = asyncio.get_running_loop().create_task(self._mirror(dep, dep.variants[key], payload, rid, mlflow))
             self._mirrors.add(task)
             task.add_done_callback(self._mirrors.discard)
         return render(variant, pred, rid, mlflow=mlflow)
@@ -413,9 +407,7 @@ def _default(value: Any) -> Any:
     raise TypeError
 
 
-async def _respond(
-    send: Send, status: int, body: bytes, rid: str, ctype: bytes = _JSON, *, head: bool = False
-) -> None:
+async def _respond(send: Send, status: int, body: bytes, rid: str, ctype: bytes = _JSON, *, head: bool = False) -> None:
     await send(
         {
             "type": "http.response.start",

@@ -93,9 +93,7 @@ def input_files(path: str) -> list[str]:
     if p.is_file():
         return [str(p)]
     if p.is_dir():
-        files = sorted(
-            str(f) for f in p.rglob("*.parquet") if f.is_file() and not f.name.startswith((".", "_"))
-        )
+        files = sorted(str(f) for f in p.rglob("*.parquet") if f.is_file() and not f.name.startswith((".", "_")))
         if files:
             return files
     raise NotFound("parquet input", path)
@@ -127,17 +125,12 @@ def check_columns(schema: InputSchema, arrow: pa.Schema, keep: Sequence[str]) ->
         t = arrow.field(f.name).type
         ok = (
             (f.numeric and (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)))
-            or (
-                f.kind == "str"
-                and (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_dictionary(t))
-            )
+            or (f.kind == "str" and (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_dictionary(t)))
             or (f.kind == "bool" and pa.types.is_boolean(t))
             or f.kind in ("any", "datetime")
         )
         if not ok:
-            raise InvalidArgument(
-                f"Column '{f.name}' must be {f.type} for the model; the input has {t}.", field=f.name
-            )
+            raise InvalidArgument(f"Column '{f.name}' must be {f.type} for the model; the input has {t}.", field=f.name)
     absent = [k for k in keep if k not in names]
     if absent:
         raise InvalidArgument(f"The --keep column(s) {absent} are not in the input.", field=absent[0])
@@ -165,9 +158,7 @@ def to_features(schema: InputSchema, batch: pa.RecordBatch) -> FeatureBatch:
 
 
 def _numeric(col: pa.Array) -> np.ndarray[Any, Any]:
-    return np.asarray(
-        col.cast(pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False), dtype=np.float64
-    )
+    return np.asarray(col.cast(pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
 def _check_nulls(schema: InputSchema, cols: dict[str, np.ndarray[Any, Any]]) -> None:
@@ -192,9 +183,7 @@ def score_unit(loaded: LoadedModel, job: BatchJob, unit: Unit, progress: Progres
     writer: pq.ParquetWriter | None = None
     done = 0
     try:
-        for batch in _read_unit(
-            unit, [*schema.names, *[k for k in job.keep if k not in schema.index]], job.batch_rows
-        ):
+        for batch in _read_unit(unit, [*schema.names, *[k for k in job.keep if k not in schema.index]], job.batch_rows):
             table = _score(predictor, schema, batch, job.keep, unit.first_row + done)
             if writer is None:
                 writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
@@ -303,9 +292,7 @@ def finish(job: BatchJob, units: Sequence[Unit], todo: Sequence[Unit], seconds: 
     )
 
 
-def run_local(
-    job: BatchJob, loaded: LoadedModel, todo: Sequence[Unit], progress: Progress | None = None
-) -> None:
+def run_local(job: BatchJob, loaded: LoadedModel, todo: Sequence[Unit], progress: Progress | None = None) -> None:
     for unit in todo:
         score_unit(loaded, job, unit, progress)
 

@@ -150,9 +150,7 @@ class MicroBatcher:
                 return
             for item in items:
                 try:
-                    _settle(
-                        item.future, await loop.run_in_executor(self._executor, self.predict_fn, item.batch)
-                    )
+                    _settle(item.future, await loop.run_in_executor(self._executor, self.predict_fn, item.batch))
                 except Exception as one:  # as above, now for this request alone
                     _settle(item.future, exc=one)
             return

@@ -69,9 +69,7 @@ def build_variant(
 class Deployment:
     def __init__(self, name: str, variants: list[Variant], router: Router | None = None) -> None:
         if not variants:
-            raise InvalidArgument(
-                f"Deployment {name!r} needs at least one model version.", field="deployment"
-            )
+            raise InvalidArgument(f"Deployment {name!r} needs at least one model version.", field="deployment")
         self.name = name
         self.variants = {v.key: v for v in variants}
         self.router: Router = router or SingleVersionRouter(variants[0].key)

@@ -77,9 +77,7 @@ class FeatureBatch:
         if batches[0].matrix is not None:
             return FeatureBatch(n, matrix=np.concatenate([b.matrix for b in batches if b.matrix is not None]))
         names = list(batches[0].columns or {})
-        return FeatureBatch(
-            n, columns={k: np.concatenate([(b.columns or {})[k] for b in batches]) for k in names}
-        )
+        return FeatureBatch(n, columns={k: np.concatenate([(b.columns or {})[k] for b in batches]) for k in names})
 
 
 class InputSchema:
@@ -225,9 +223,7 @@ class InputSchema:
         return FeatureBatch(n, matrix=m)
 
     def _columns(self, cols: dict[str, list[Any]], n: int) -> FeatureBatch:
-        return FeatureBatch(
-            n, columns={f.name: self._convert(j, f, cols[f.name]) for j, f in enumerate(self.fields)}
-        )
+        return FeatureBatch(n, columns={f.name: self._convert(j, f, cols[f.name]) for j, f in enumerate(self.fields)})
 
     def _convert(self, j: int, f: InputField, values: list[Any]) -> NDArray[Any]:
         types = set(map(type, values))
@@ -259,9 +255,7 @@ class InputSchema:
             try:
                 return np.array([v if v is not None else "NaT" for v in values], dtype="datetime64[ns]")
             except ValueError as exc:
-                raise InputError(
-                    f"Field '{f.name}' must hold ISO 8601 date-times: {exc}.", field=f.name
-                ) from None
+                raise InputError(f"Field '{f.name}' must hold ISO 8601 date-times: {exc}.", field=f.name) from None
         return np.array(values, dtype=object)
 
     # ---- errors --------------------------------------------------------------------------
@@ -329,9 +323,7 @@ def _names_error(missing: list[str], extra: list[str], where: str, row: int | No
     errs += [{"field": k, "message": f"unknown field '{k}'{at}"} for k in extra]
     parts = []
     if missing:
-        parts.append(
-            "missing field" + ("s " if len(missing) > 1 else " ") + ", ".join(f"'{k}'" for k in missing)
-        )
+        parts.append("missing field" + ("s " if len(missing) > 1 else " ") + ", ".join(f"'{k}'" for k in missing))
     if extra:
         parts.append("unknown field" + ("s " if len(extra) > 1 else " ") + ", ".join(f"'{k}'" for k in extra))
     msg = "The input does not match the model's signature: " + "; ".join(parts) + at + "."

@@ -86,9 +86,7 @@ class PathResolver:
 
     def resolve(self, ref: ModelRef) -> ResolvedModel:
         if ref.path is None:
-            raise InvalidArgument(
-                f"{ref} names a registered model; this resolver serves folders only.", field="model"
-            )
+            raise InvalidArgument(f"{ref} names a registered model; this resolver serves folders only.", field="model")
         return resolve_path(ref)
 
 

@@ -60,8 +60,7 @@ class ModelRef:
             name, _, version = text.rpartition("/")
             if not version.isdigit() or int(version) < 1:
                 raise InvalidArgument(
-                    f"The version in model reference {text!r} must be a positive integer. "
-                    f"Got {version!r} instead.",
+                    f"The version in model reference {text!r} must be a positive integer. Got {version!r} instead.",
                     field="model",
                 )
             return cls(name=_model_name(name, text), version=int(version))
@@ -101,8 +100,7 @@ class Batching:
             )
         if not 0 <= self.max_wait_ms <= 10_000:
             raise InvalidArgument(
-                f"The 'max_wait_ms' must be a number of milliseconds in [0, 10000]. "
-                f"Got {self.max_wait_ms} instead.",
+                f"The 'max_wait_ms' must be a number of milliseconds in [0, 10000]. Got {self.max_wait_ms} instead.",
                 field="max_wait_ms",
             )
 
@@ -151,9 +149,7 @@ class ModelError(StewardError):
 
     def __init__(self, deployment: str, version: str, cause: BaseException) -> None:
         super().__init__(
-            f"Model {deployment!r} version {version} failed to predict: {type(cause).__name__}: {cause}"[
-                :1000
-            ],
+            f"Model {deployment!r} version {version} failed to predict: {type(cause).__name__}: {cause}"[:1000],
             deployment=deployment,
             version=version,
         )

@@ -56,9 +56,7 @@ class ServePlan:
         return cls(deps, log)
 
 
-def resolve_plan(
-    specs: Sequence[DeploymentSpec], resolver: ModelResolver, prediction_log: LogPlan | None
-) -> ServePlan:
+def resolve_plan(specs: Sequence[DeploymentSpec], resolver: ModelResolver, prediction_log: LogPlan | None) -> ServePlan:
     names = [s.name for s in specs]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:

@@ -56,6 +56,8 @@ _ARROW = {
     "datetime": pa.timestamp("ns"),
 }
 
+_DTYPE_KINDS = {"f": "float", "i": "float", "u": "float", "b": "bool", "M": "datetime"}
+
 
 @dataclass(frozen=True)
 class LogEntry:
@@ -215,16 +217,12 @@ class PredictionLogWriter:
             "deployment": pa.array(np.full(group.rows, deployment, dtype=object), pa.string()),
             "model_name": pa.array(np.full(group.rows, first.model_name, dtype=object), pa.string()),
             "model_version": pa.array(np.full(group.rows, version, dtype=object), pa.string()),
-            "role": pa.array(
-                np.repeat(np.array([e.role for e in entries], dtype=object), counts), pa.string()
-            ),
+            "role": pa.array(np.repeat(np.array([e.role for e in entries], dtype=object), counts), pa.string()),
             "timestamp": pa.array(
                 np.repeat(np.array([e.timestamp_ms for e in entries], dtype="datetime64[ms]"), counts),
                 pa.timestamp("ms", tz="UTC"),
             ),
-            "latency_ms": pa.array(
-                np.repeat(np.array([e.latency_ms for e in entries]), counts), pa.float64()
-            ),
+            "latency_ms": pa.array(np.repeat(np.array([e.latency_ms for e in entries]), counts), pa.float64()),
             "features": _features(features, schema),
             "prediction": pa.array([str(p) for p in predictions.tolist()], pa.string()),
             "prediction_value": _numeric(predictions),
@@ -252,7 +250,7 @@ def _features(batch: FeatureBatch, schema: InputSchema | None) -> pa.StructArray
     kinds = {f.name: f.kind for f in schema.fields} if schema else {}
     arrays = []
     for name, values in batch.columns.items():
-        arrow_type = _ARROW.get(kinds.get(name, ""))
+        arrow_type = _ARROW.get(kinds.get(name, "")) or _ARROW.get(_DTYPE_KINDS.get(values.dtype.kind, ""))
         if arrow_type is None:
             arrays.append(pa.array([None if v is None else str(v) for v in values.tolist()], pa.string()))
         else:
@@ -270,9 +268,7 @@ def _probabilities(probas: list[np.ndarray[Any, Any] | None], counts: np.ndarray
     if all(p is None for p in probas):
         return pa.nulls(int(counts.sum()), pa.list_(pa.float64()))
     width = next(p.shape[1] for p in probas if p is not None)
-    parts = [
-        p if p is not None else np.full((int(c), width), np.nan) for p, c in zip(probas, counts, strict=True)
-    ]
+    parts = [p if p is not None else np.full((int(c), width), np.nan) for p, c in zip(probas, counts, strict=True)]
     flat = np.concatenate(parts).astype(np.float64)
     return pa.FixedSizeListArray.from_arrays(pa.array(flat.ravel()), width).cast(pa.list_(pa.float64()))
 

@@ -78,7 +78,7 @@ class Predictor:
             assert batch.columns is not None
             frame = pd.DataFrame(batch.columns, copy=False)
         if self._int_cols:
-            frame = frame.astype(dict.fromkeys(self._int_cols, "int64"), copy=False)
+            frame = frame.astype(dict.fromkeys(self._int_cols, "int64"))
         return frame
 
     def predict(self, batch: FeatureBatch) -> Prediction:
