@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 if TYPE_CHECKING:
     from steward.artifacts.repository import ArtifactIndex
     from steward.auth.repository import AuthRepository
+    from steward.registry.repository import RegistryRepository
     from steward.tracking.repository import TrackingRepository
 
 
@@ -35,6 +36,12 @@ class UnitOfWork:
         from steward.auth.repository import AuthRepository
 
         return AuthRepository(self.session)
+
+    @property
+    def registry(self) -> RegistryRepository:
+        from steward.registry.repository import RegistryRepository
+
+        return RegistryRepository(self.session)
 
     @property
     def artifacts(self) -> ArtifactIndex:

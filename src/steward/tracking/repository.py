@@ -6,11 +6,12 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, select, tuple_
+from sqlalchemy import Table, delete, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from steward.store.bulk import bulk_insert
 from steward.tracking.models import DatasetInput, Experiment, Metric, MetricBatch, Run, newer
+from steward.tracking.search import Comparison, OrderKey
 from steward.tracking.tables import (
     DatasetRow,
     ExperimentRow,
@@ -318,3 +319,58 @@ class TrackingRepository:
         if self.session.get(RunInputRow, (run_id, dataset_id)) is None:
             self.session.add(RunInputRow(run_id=run_id, dataset_id=dataset_id, tags=tags))
             self.session.flush()
+
+    # search (added for the MLflow-compatible API) --------------------------------------------
+    def search_runs(
+        self,
+        *,
+        experiment_ids: Sequence[int],
+        stages: Sequence[str],
+        filters: Sequence[Comparison],
+        order: Sequence[OrderKey],
+        offset: int,
+        limit: int,
+    ) -> list[RunRow]:
+        """Runs matching ``filters`` in ``order``, one page, filtered and sorted in SQL."""
+        from steward.tracking.search_repository import SearchRepository
+
+        return SearchRepository(self.session).search_runs(
+            experiment_ids=experiment_ids, stages=stages, filters=filters, order=order, offset=offset, limit=limit
+        )
+
+    def search_experiments(
+        self, *, stages: Sequence[str], filters: Sequence[Comparison], order: Sequence[OrderKey], offset: int,
+        limit: int,
+    ) -> list[ExperimentRow]:
+        from steward.tracking.search_repository import SearchRepository
+
+        return SearchRepository(self.session).search_experiments(
+            stages=stages, filters=filters, order=order, offset=offset, limit=limit
+        )
+
+    def set_runs_lifecycle(self, experiment_id: int, stage: str, deleted_time: int | None) -> None:
+        """Move every run of an experiment to ``stage`` (MLflow deletes and restores them with it)."""
+        self.session.execute(
+            update(RunRow).where(RunRow.experiment_id == experiment_id)
+            .values(lifecycle_stage=stage, deleted_time=deleted_time)
+        )
+
+    def insert_experiment_with_id(self, experiment_id: int, name: str, artifact_location: str, at: int) -> None:
+        self.session.execute(insert(ExperimentRow).values(
+            id=experiment_id, name=name, artifact_location=artifact_location, lifecycle_stage="active",
+            creation_time=at, last_update_time=at,
+        ))
+
+    def existing_points(
+        self, run_id: str, keys: Sequence[str], min_step: int, max_step: int
+    ) -> set[tuple[str, int, int, float | None]]:
+        """(key, step, timestamp, value or None for NaN) of stored points in a step range."""
+        rows = self.session.execute(
+            select(MetricRow.key, MetricRow.step, MetricRow.timestamp, MetricRow.value, MetricRow.is_nan).where(
+                MetricRow.run_id == run_id,
+                MetricRow.key.in_(list(keys)),
+                MetricRow.step >= min_step,
+                MetricRow.step <= max_step,
+            )
+        )
+        return {(k, s, t, None if nan else v) for k, s, t, v, nan in rows}

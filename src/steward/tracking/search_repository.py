@@ -1,0 +1,247 @@
+"""Run and experiment search in SQL, from the AST of :mod:`steward.tracking.search`.
+
+Filters become ``EXISTS`` sub-queries on ``latest_metrics``, ``params``, ``run_tags`` and the
+dataset inputs, each a primary-key probe per candidate run; ordering by a metric, param or tag
+is one outer join on that table's (run_id, key) primary key. Sorting and pagination happen in
+the database, so a search over 100,000 runs reads only the page it returns: no metric history
+and no other run's params are loaded (mlflow/mlflow#8277, #11260).
+
+Semantics follow MLflow's SQL store: a missing key never satisfies a comparison, a NaN metric
+satisfies only ``!=``, and ordering puts values first, then NaN, then missing, whatever the
+direction; ties fall back to ``start_time DESC, run_id ASC``. One deliberate difference: a
+NULL attribute (``end_time`` of a running run) sorts last on SQLite and PostgreSQL alike,
+where MLflow's SQLite store sorts it first when ascending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, exists, false, or_, select, true
+from sqlalchemy.orm import Session, aliased
+
+from steward.core.errors import InvalidArgument
+from steward.tracking.search import Comparison, Kind, OrderKey
+from steward.tracking.tables import (
+    DatasetRow,
+    ExperimentRow,
+    ExperimentTagRow,
+    LatestMetricRow,
+    ParamRow,
+    RunInputRow,
+    RunRow,
+    RunTagRow,
+)
+
+DATASET_CONTEXT_TAG = "mlflow.data.context"
+
+_RUN_ATTRIBUTES: dict[str, Any] = {
+    "run_id": RunRow.id,
+    "run_name": RunRow.name,
+    "status": RunRow.status,
+    "user_id": RunRow.user_id,
+    "artifact_uri": RunRow.artifact_uri,
+    "start_time": RunRow.start_time,
+    "end_time": RunRow.end_time,
+}
+
+_EXPERIMENT_ATTRIBUTES: dict[str, Any] = {
+    "name": ExperimentRow.name,
+    "experiment_id": ExperimentRow.id,
+    "creation_time": ExperimentRow.creation_time,
+    "last_update_time": ExperimentRow.last_update_time,
+}
+
+
+def like_to_glob(pattern: str) -> str:
+    """SQL LIKE -> SQLite GLOB, which is case-sensitive as LIKE is in MLflow and PostgreSQL."""
+    special = {"*": "[*]", "?": "[?]", "[": "[[]", "%": "*", "_": "?"}
+    return "".join(special.get(c, c) for c in pattern)
+
+
+def compare_column(column: Any, op: str, value: Any, dialect: str) -> ColumnElement[bool]:
+    """``column <op> value`` for every operator of the grammar except the null checks."""
+    if op == "=":
+        return column == value  # type: ignore[no-any-return]
+    if op == "!=":
+        return column != value  # type: ignore[no-any-return]
+    if op == "<":
+        return column < value  # type: ignore[no-any-return]
+    if op == "<=":
+        return column <= value  # type: ignore[no-any-return]
+    if op == ">":
+        return column > value  # type: ignore[no-any-return]
+    if op == ">=":
+        return column >= value  # type: ignore[no-any-return]
+    if op == "LIKE":
+        if dialect == "sqlite":
+            return column.op("GLOB")(like_to_glob(value))  # type: ignore[no-any-return]
+        return column.like(value)  # type: ignore[no-any-return]
+    if op == "ILIKE":
+        return column.ilike(value)  # type: ignore[no-any-return]
+    if op == "IN":
+        return column.in_(list(value))  # type: ignore[no-any-return]
+    if op == "NOT IN":
+        return column.not_in(list(value))  # type: ignore[no-any-return]
+    raise InvalidArgument(f"Unsupported operator {op!r}.", field="filter")
+
+
+def _key_value_exists(table: Any, run_id: Any, c: Comparison, dialect: str) -> ColumnElement[bool]:
+    """EXISTS (or NOT EXISTS) a row of ``table`` for this run and key matching the comparison."""
+    where = [table.run_id == run_id, table.key == c.key]
+    if c.op == "IS NULL":
+        return ~exists().where(*where)
+    if c.op == "IS NOT NULL":
+        return exists().where(*where)
+    cond = compare_column(table.value, c.op, c.value, dialect)
+    if table is LatestMetricRow:
+        # NaN is stored as 0 with is_nan set: it must satisfy "!=" and nothing else.
+        cond = or_(cond, table.is_nan == true()) if c.op == "!=" else and_(cond, table.is_nan == false())
+    return exists().where(*where, cond)
+
+
+def _dataset_exists(c: Comparison, dialect: str) -> ColumnElement[bool]:
+    if c.key == "context":
+        column: Any = RunInputRow.tags[DATASET_CONTEXT_TAG].as_string()
+        return exists().where(RunInputRow.run_id == RunRow.id, compare_column(column, c.op, c.value, dialect))
+    column = DatasetRow.name if c.key == "name" else DatasetRow.digest
+    return exists().where(
+        RunInputRow.run_id == RunRow.id,
+        DatasetRow.id == RunInputRow.dataset_id,
+        compare_column(column, c.op, c.value, dialect),
+    )
+
+
+def run_condition(c: Comparison, dialect: str) -> ColumnElement[bool]:
+    if c.kind is Kind.ATTRIBUTE:
+        return compare_column(_RUN_ATTRIBUTES[c.key], c.op, c.value, dialect)
+    if c.kind is Kind.METRIC:
+        return _key_value_exists(LatestMetricRow, RunRow.id, c, dialect)
+    if c.kind is Kind.PARAM:
+        return _key_value_exists(ParamRow, RunRow.id, c, dialect)
+    if c.kind is Kind.TAG:
+        return _key_value_exists(RunTagRow, RunRow.id, c, dialect)
+    return _dataset_exists(c, dialect)
+
+
+def _nulls_last(value: Any) -> ColumnElement[int]:
+    return case((value.is_(None), 1), else_=0)
+
+
+def _run_order(stmt: Select[Any], order: Sequence[OrderKey]) -> Select[Any]:
+    clauses: list[Any] = []
+    for i, o in enumerate(order):
+        if o.kind is Kind.ATTRIBUTE:
+            value = _RUN_ATTRIBUTES[o.key]
+            clauses.append(_nulls_last(value))
+        else:
+            table: Any = {Kind.METRIC: LatestMetricRow, Kind.PARAM: ParamRow, Kind.TAG: RunTagRow}[o.kind]
+            joined = aliased(table, name=f"o{i}")
+            stmt = stmt.outerjoin(joined, and_(joined.run_id == RunRow.id, joined.key == o.key))
+            value = joined.value
+            if o.kind is Kind.METRIC:
+                clauses.append(case((joined.is_nan == true(), 1), (value.is_(None), 2), else_=0))
+            else:
+                clauses.append(_nulls_last(value))
+        clauses.append(value.asc() if o.ascending else value.desc())
+    if not any(o.kind is Kind.ATTRIBUTE and o.key == "start_time" for o in order):
+        clauses.append(RunRow.start_time.desc())
+    clauses.append(RunRow.id.asc())
+    return stmt.order_by(*clauses)
+
+
+class SearchRepository:
+    """Search queries over the tracking tables (read-only)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    @property
+    def dialect(self) -> str:
+        return self.session.get_bind().dialect.name
+
+    def search_runs(
+        self,
+        *,
+        experiment_ids: Sequence[int],
+        stages: Sequence[str],
+        filters: Sequence[Comparison],
+        order: Sequence[OrderKey],
+        offset: int,
+        limit: int,
+    ) -> list[RunRow]:
+        """The runs matching every filter, sorted, ``limit`` of them from ``offset``."""
+        if not experiment_ids:
+            return []
+        stmt = select(RunRow).where(
+            RunRow.experiment_id.in_(list(experiment_ids)),
+            RunRow.lifecycle_stage.in_(list(stages)),
+            *(run_condition(c, self.dialect) for c in filters),
+        )
+        stmt = _run_order(stmt, order).offset(offset).limit(limit)
+        return list(self.session.scalars(stmt))
+
+    def search_experiments(
+        self,
+        *,
+        stages: Sequence[str],
+        filters: Sequence[Comparison],
+        order: Sequence[OrderKey],
+        offset: int,
+        limit: int,
+    ) -> list[ExperimentRow]:
+        conditions: list[ColumnElement[bool]] = [ExperimentRow.lifecycle_stage.in_(list(stages))]
+        for c in filters:
+            if c.kind is Kind.TAG:
+                conditions.append(_key_value_exists_experiment(c, self.dialect))
+                continue
+            value: Any = c.value
+            if c.key == "experiment_id":
+                if c.op not in ("=", "!=", "IN", "NOT IN"):
+                    raise InvalidArgument(
+                        f"experiment_id can only be compared with = != IN NOT IN. Got {c.op!r}.",
+                        field="filter",
+                    )
+                value = (
+                    tuple(_experiment_id(v) for v in value)
+                    if isinstance(value, tuple)
+                    else _experiment_id(value)
+                )
+            conditions.append(compare_column(_EXPERIMENT_ATTRIBUTES[c.key], c.op, value, self.dialect))
+        clauses: list[Any] = []
+        keys = list(order) or [
+            OrderKey(Kind.ATTRIBUTE, "creation_time", False),
+            OrderKey(Kind.ATTRIBUTE, "experiment_id", True),
+        ]
+        for o in keys:
+            col = _EXPERIMENT_ATTRIBUTES[o.key]
+            clauses.append(col.asc() if o.ascending else col.desc())
+        if not any(o.key == "experiment_id" for o in keys):
+            clauses.append(ExperimentRow.id.desc())
+        stmt = select(ExperimentRow).where(*conditions).order_by(*clauses).offset(offset).limit(limit)
+        return list(self.session.scalars(stmt))
+
+
+def _experiment_id(value: object) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        raise InvalidArgument(
+            f"An experiment id must be an integer. Got {value!r} instead.", field="filter"
+        ) from None
+
+
+def _key_value_exists_experiment(c: Comparison, dialect: str) -> ColumnElement[bool]:
+    where: list[ColumnElement[bool]] = [
+        ExperimentTagRow.experiment_id == ExperimentRow.id,
+        ExperimentTagRow.key == c.key,
+    ]
+    if c.op == "IS NULL":
+        return ~exists().where(*where)
+    if c.op != "IS NOT NULL":
+        where.append(compare_column(ExperimentTagRow.value, c.op, c.value, dialect))
+    return exists().where(*where)
+
+
+__all__ = ["DATASET_CONTEXT_TAG", "SearchRepository", "compare_column", "like_to_glob", "run_condition"]
