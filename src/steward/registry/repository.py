@@ -41,6 +41,7 @@ class RegistryRepository:
 
     # registered models -------------------------------------------------------------------
     def model_row(self, name: str) -> RegisteredModelRow | None:
+        self.session.flush()  # the session does not autoflush: see pending changes
         return self.session.scalars(select(RegisteredModelRow).where(RegisteredModelRow.name == name)).first()
 
     def add_model(self, row: RegisteredModelRow) -> RegisteredModelRow:
@@ -86,9 +87,7 @@ class RegistryRepository:
     def to_model(self, row: RegisteredModelRow, *, with_versions: bool = True) -> RegisteredModel:
         return self.to_models([row], with_versions=with_versions)[0]
 
-    def to_models(
-        self, rows: Sequence[RegisteredModelRow], *, with_versions: bool = True
-    ) -> list[RegisteredModel]:
+    def to_models(self, rows: Sequence[RegisteredModelRow], *, with_versions: bool = True) -> list[RegisteredModel]:
         ids = [r.id for r in rows]
         tags = self.model_tags(ids)
         aliases = self.aliases(ids)
@@ -123,9 +122,7 @@ class RegistryRepository:
         out: dict[int, dict[str, int]] = {i: {} for i in model_ids}
         if model_ids:
             for a in self.session.scalars(
-                select(ModelAliasRow)
-                .where(ModelAliasRow.model_id.in_(list(model_ids)))
-                .order_by(ModelAliasRow.alias)
+                select(ModelAliasRow).where(ModelAliasRow.model_id.in_(list(model_ids))).order_by(ModelAliasRow.alias)
             ):
                 out[a.model_id][a.alias] = a.version
         return out
@@ -168,12 +165,12 @@ class RegistryRepository:
         if until is not None:
             q = q.where(AliasEventRow.at <= until)
         return [
-            AliasEvent(e.alias, e.from_version, e.to_version, e.actor, e.reason, e.at)
-            for e in self.session.scalars(q)
+            AliasEvent(e.alias, e.from_version, e.to_version, e.actor, e.reason, e.at) for e in self.session.scalars(q)
         ]
 
     # versions ----------------------------------------------------------------------------
     def version_row(self, model_id: int, version: int) -> ModelVersionRow | None:
+        self.session.flush()  # the session does not autoflush: see pending changes
         return self.session.scalars(
             select(ModelVersionRow).where(
                 ModelVersionRow.model_id == model_id,
@@ -184,6 +181,7 @@ class RegistryRepository:
 
     def max_version(self, model_id: int) -> int:
         """The highest version number ever handed out for the model, deleted ones included."""
+        self.session.flush()  # the session does not autoflush: see pending changes
         found = self.session.scalar(
             select(func.max(ModelVersionRow.version)).where(ModelVersionRow.model_id == model_id)
         )
@@ -195,9 +193,8 @@ class RegistryRepository:
         return row
 
     def version_rows(self, model_id: int, stages: Sequence[str] | None = None) -> list[ModelVersionRow]:
-        q = select(ModelVersionRow).where(
-            ModelVersionRow.model_id == model_id, ModelVersionRow.stage != DELETED_STAGE
-        )
+        self.session.flush()  # the session does not autoflush: see pending changes
+        q = select(ModelVersionRow).where(ModelVersionRow.model_id == model_id, ModelVersionRow.stage != DELETED_STAGE)
         if stages:
             q = q.where(ModelVersionRow.stage.in_(list(stages)))
         return list(self.session.scalars(q.order_by(ModelVersionRow.version)))
@@ -221,9 +218,7 @@ class RegistryRepository:
 
     def delete_version_tag(self, version_id: int, key: str) -> bool:
         res = self.session.execute(
-            delete(ModelVersionTagRow).where(
-                ModelVersionTagRow.version_id == version_id, ModelVersionTagRow.key == key
-            )
+            delete(ModelVersionTagRow).where(ModelVersionTagRow.version_id == version_id, ModelVersionTagRow.key == key)
         )
         return bool(getattr(res, "rowcount", 0))
 
@@ -253,9 +248,7 @@ class RegistryRepository:
         if not model_ids:
             return {}
         rows = self.session.execute(
-            select(RegisteredModelRow.id, RegisteredModelRow.name).where(
-                RegisteredModelRow.id.in_(list(model_ids))
-            )
+            select(RegisteredModelRow.id, RegisteredModelRow.name).where(RegisteredModelRow.id.in_(list(model_ids)))
         )
         return {i: n for i, n in rows}
 
@@ -270,13 +263,12 @@ class RegistryRepository:
     def search_models(
         self, *, filters: Sequence[Comparison], order: Sequence[OrderKey], offset: int, limit: int
     ) -> list[RegisteredModelRow]:
+        self.session.flush()
         conditions: list[ColumnElement[bool]] = []
         for c in filters:
             if c.kind is Kind.TAG:
                 conditions.append(
-                    self._tag_condition(
-                        RegisteredModelTagRow, RegisteredModelRow.id, RegisteredModelTagRow.model_id, c
-                    )
+                    self._tag_condition(RegisteredModelTagRow, RegisteredModelRow.id, RegisteredModelTagRow.model_id, c)
                 )
             else:
                 conditions.append(compare_column(RegisteredModelRow.name, c.op, c.value, self.dialect))
@@ -295,6 +287,7 @@ class RegistryRepository:
     def search_versions(
         self, *, filters: Sequence[Comparison], order: Sequence[OrderKey], offset: int, limit: int
     ) -> list[tuple[ModelVersionRow, str]]:
+        self.session.flush()
         conditions: list[ColumnElement[bool]] = [ModelVersionRow.stage != DELETED_STAGE]
         columns: dict[str, Any] = {
             "name": RegisteredModelRow.name,
@@ -307,9 +300,7 @@ class RegistryRepository:
         for c in filters:
             if c.kind is Kind.TAG:
                 conditions.append(
-                    self._tag_condition(
-                        ModelVersionTagRow, ModelVersionRow.id, ModelVersionTagRow.version_id, c
-                    )
+                    self._tag_condition(ModelVersionTagRow, ModelVersionRow.id, ModelVersionTagRow.version_id, c)
                 )
             else:
                 conditions.append(compare_column(columns[c.key], c.op, c.value, self.dialect))
