@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 
 from steward.cli import serve, system
-from steward.cli.tracking import experiments_app, runs_app
 from steward.cli.models import models_app
+from steward.cli.tracking import experiments_app, runs_app
 from steward.cli.users import tokens_app, users_app
 
 app = typer.Typer(
