@@ -83,9 +83,7 @@ class Message:
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise InvalidArgument(
-                f"The '{name}' parameter must be a string. Got {value!r} instead.", field=name
-            )
+            raise InvalidArgument(f"The '{name}' parameter must be a string. Got {value!r} instead.", field=name)
         return str(value)
 
     def required(self, name: str) -> str:
@@ -118,6 +116,10 @@ class Message:
                 f"The '{name}' parameter must be an integer. Got {value!r} instead.", field=name
             ) from None
 
+    def max_results(self, default: int) -> int:
+        value = self.integer("max_results")
+        return default if value is None else value
+
     def number(self, name: str) -> float | None:
         value = self._one(name)
         if value is None:
@@ -148,9 +150,7 @@ class Message:
         if not isinstance(value, list):
             if self.from_query:
                 return [value]
-            raise InvalidArgument(
-                f"The '{name}' parameter must be a list. Got {value!r} instead.", field=name
-            )
+            raise InvalidArgument(f"The '{name}' parameter must be a list. Got {value!r} instead.", field=name)
         return value
 
     def objects(self, name: str) -> list[dict[str, Any]]:

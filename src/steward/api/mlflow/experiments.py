@@ -90,7 +90,7 @@ def search(msg: Msg, rt: Rt, request: Request, _: Read) -> Response:
             filter_string=msg.text("filter"),
             order_by=[str(o) for o in msg.items("order_by")],
             view=view_of(msg.text("view_type")),
-            max_results=msg.integer("max_results", 1000) or 1000,
+            max_results=msg.max_results(1000),
             page_token=msg.text("page_token") or None,
         )
     out = {"experiments": [convert.experiment(e) for e in page.items]}
@@ -126,9 +126,7 @@ def restore(msg: Msg, rt: Rt, _: Write) -> Response:
 @router.post("/experiments/set-experiment-tag")
 def set_tag(msg: Msg, rt: Rt, _: Write) -> Response:
     with rt.uow() as uow:
-        service.set_experiment_tag(
-            uow, msg.required("experiment_id"), msg.required("key"), msg.text("value") or ""
-        )
+        service.set_experiment_tag(uow, msg.required("experiment_id"), msg.required("key"), msg.text("value") or "")
         uow.commit()
     return ok()
 

@@ -55,7 +55,7 @@ def search(msg: Msg, rt: Rt, _: Read) -> Response:
             [str(e) for e in msg.items("experiment_ids")],
             filter_string=msg.text("filter"),
             order=order,
-            max_results=msg.integer("max_results", 100) or 100,
+            max_results=msg.max_results(100),
             page_token=msg.text("page_token") or None,
         )
     out: dict[str, Any] = {"models": [convert.logged_model(m) for m in page.items]}
@@ -75,9 +75,7 @@ def get(model_id: str, rt: Rt, _: Read) -> Response:
 def finalize(model_id: str, msg: Msg, rt: Rt, _: Write) -> Response:
     status = msg.required("status")
     if status not in _STATUSES:
-        raise InvalidArgument(
-            f"The status must be one of {sorted(_STATUSES)}. Got {status!r}.", field="status"
-        )
+        raise InvalidArgument(f"The status must be one of {sorted(_STATUSES)}. Got {status!r}.", field="status")
     with rt.uow() as uow:
         model = service.finalize_logged_model(uow, model_id, status)
         uow.commit()

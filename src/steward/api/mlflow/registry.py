@@ -74,7 +74,7 @@ def search_models(msg: Msg, rt: Rt, _: Read) -> Response:
             uow,
             filter_string=msg.text("filter"),
             order_by=[str(o) for o in msg.items("order_by")],
-            max_results=msg.integer("max_results", 100) or 100,
+            max_results=msg.max_results(100),
             page_token=msg.text("page_token") or None,
         )
     return _page("registered_models", [convert.registered_model(m) for m in page.items], page.next_page_token)
@@ -203,7 +203,7 @@ def search_versions(msg: Msg, rt: Rt, _: Read) -> Response:
             uow,
             filter_string=msg.text("filter"),
             order_by=[str(o) for o in msg.items("order_by")],
-            max_results=msg.integer("max_results", 10_000) or 10_000,
+            max_results=msg.max_results(10_000),
             page_token=msg.text("page_token") or None,
         )
     return _page("model_versions", [convert.model_version(v) for v in page.items], page.next_page_token)

@@ -235,7 +235,7 @@ def search(msg: Msg, rt: Rt, request: Request, _: Read) -> Response:
             filter_string=msg.text("filter"),
             order_by=[str(o) for o in msg.items("order_by")],
             view=view_of(msg.text("run_view_type")),
-            max_results=msg.integer("max_results", 1000) or 1000,
+            max_results=msg.max_results(1000),
             page_token=msg.text("page_token") or None,
         )
         out: dict[str, Any] = {"runs": _with_outputs(uow, page.items)}
@@ -251,7 +251,7 @@ def metric_history(msg: Msg, rt: Rt, _: Read) -> Response:
             uow,
             msg.run_id(),
             msg.required("metric_key"),
-            max_results=msg.integer("max_results", 25_000) or 25_000,
+            max_results=msg.max_results(25_000),
             page_token=msg.text("page_token") or None,
         )
     out: dict[str, Any] = {
@@ -276,7 +276,6 @@ def list_artifacts(msg: Msg, rt: Rt, _: Read) -> Response:
         run = service.get_run(uow, msg.run_id())
         entries = run_artifacts.list_artifacts(uow, run.id, msg.text("path") or "")
     files = [
-        {"path": e.path, "is_dir": e.is_dir, **({"file_size": e.size} if e.size is not None else {})}
-        for e in entries
+        {"path": e.path, "is_dir": e.is_dir, **({"file_size": e.size} if e.size is not None else {})} for e in entries
     ]
     return ok({"root_uri": run.artifact_uri, "files": files})

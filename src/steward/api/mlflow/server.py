@@ -62,6 +62,4 @@ _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 )
 async def not_found(request: Request) -> Response:
     # The registry client falls through to a route's next endpoint on ENDPOINT_NOT_FOUND.
-    return error_response(
-        "ENDPOINT_NOT_FOUND", f"No MLflow route {request.method} {request.url.path} here.", 404
-    )
+    return error_response("ENDPOINT_NOT_FOUND", f"No MLflow route {request.method} {request.url.path} here.", 404)
