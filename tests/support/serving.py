@@ -57,6 +57,7 @@ def adult_signature(df: pd.DataFrame) -> dict[str, Any]:
     return {"inputs": inputs, "task": "classification", "classes": [0, 1]}
 
 
+@functools.cache
 def train_adult(n: int = 3000) -> tuple[Any, dict[str, Any], pd.DataFrame]:
     from sklearn.compose import ColumnTransformer
     from sklearn.linear_model import LogisticRegression
@@ -106,3 +107,37 @@ def folder_loader(path: str) -> Any:
 def records(df: pd.DataFrame, n: int) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = df[FEATURES].head(n).to_dict(orient="records")
     return [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in out]
+
+
+def format_signature(df: pd.DataFrame) -> Any:
+    """The model format's own signature of the Adult features."""
+    from steward.pipelines import model_format
+
+    types = {**dict.fromkeys(NUMERIC, "numeric"), **dict.fromkeys(CATEGORICAL, "categorical")}
+    return model_format.infer_signature(df[FEATURES], types, task="classification", classes=[0, 1])
+
+
+def register_adult(runtime: Any, name: str = "adult", *, promote: bool = True) -> tuple[Any, pd.DataFrame]:
+    """Train, log the model folder to a run, register it, and promote it to ``production``."""
+    from steward.pipelines import model_format
+    from steward.registry import promotion
+    from steward.registry import service as registry
+    from steward.tracking import artifacts
+    from steward.tracking import service as tracking
+
+    model, _sig, df = train_adult()
+    files = model_format.model_files(model, format_signature(df))
+    with runtime.uow() as uow:
+        exp = tracking.get_or_create_experiment(uow, "serving")
+        run = tracking.create_run(uow, exp.id, name="train", tags={"steward.gates": "passed"})
+        for fname, data in files.items():
+            artifacts.log_artifact(uow, runtime.blobs, run.id, f"model/{fname}", data)
+        try:
+            registry.get_model(uow, name)
+        except LookupError:
+            registry.create_model(uow, name)
+        version = registry.create_version(uow, name, source=f"runs:/{run.id}/model", run_id=run.id)
+        if promote:
+            promotion.promote(uow, name, version.version, actor="test", reason="e2e").raise_if_blocked()
+        uow.commit()
+    return model, df

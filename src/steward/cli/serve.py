@@ -53,22 +53,16 @@ def serve(
     ],
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
-    workers: Annotated[
-        int, typer.Option(min=1, help="uvicorn worker processes (each loads every model).")
-    ] = 1,
+    workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes (each loads every model).")] = 1,
     max_batch_size: Annotated[int, typer.Option(help="Rows per model call, at most.")] = 64,
-    max_wait_ms: Annotated[
-        float, typer.Option(help="How long a request may wait for a batch to fill.")
-    ] = 0.0,
+    max_wait_ms: Annotated[float, typer.Option(help="How long a request may wait for a batch to fill.")] = 0.0,
     batching: Annotated[
         list[str] | None, typer.Option(help="Per deployment: DEPLOYMENT=SIZE or DEPLOYMENT=SIZE/WAIT_MS.")
     ] = None,
     prediction_log: Annotated[
         Path | None, typer.Option(help="Prediction log folder (default STEWARD_HOME/prediction-log).")
     ] = None,
-    no_prediction_log: Annotated[
-        bool, typer.Option("--no-prediction-log", help="Log no predictions.")
-    ] = False,
+    no_prediction_log: Annotated[bool, typer.Option("--no-prediction-log", help="Log no predictions.")] = False,
     flush_interval: Annotated[float, typer.Option(help="Seconds between prediction log flushes.")] = 1.0,
 ) -> None:
     """Serve model versions over HTTP: /v1/deployments/{name}/predict and MLflow's /invocations."""
@@ -99,9 +93,7 @@ def serve(
         log_plan = LogPlan(str(Path(root).resolve()), flush_interval_s=flush_interval)
     plan = resolve_plan(specs, resolver, log_plan)
     for d in plan.deployments:
-        console.print(
-            f"deployment [bold]{d.name}[/]: {d.model.name} version {d.model.version} ({d.model.ref})"
-        )
+        console.print(f"deployment [bold]{d.name}[/]: {d.model.name} version {d.model.version} ({d.model.ref})")
     if log_plan:
         console.print(f"prediction log: {log_plan.root}")
     console.print(f"Model server on http://{host}:{port}  ({workers} worker{'s' if workers > 1 else ''})")
@@ -132,14 +124,10 @@ def predict_batch(
     model: Annotated[str, typer.Option("--model", "-m", help="NAME@alias, NAME/VERSION or path:DIR.")],
     input: Annotated[str, typer.Option("--input", "-i", help="A Parquet file or a folder of them.")],
     output: Annotated[str, typer.Option("--output", "-o", help="Output folder of Parquet part files.")],
-    keep: Annotated[
-        list[str] | None, typer.Option(help="Input column to copy into the output (repeat).")
-    ] = None,
+    keep: Annotated[list[str] | None, typer.Option(help="Input column to copy into the output (repeat).")] = None,
     batch_rows: Annotated[int, typer.Option(help="Rows per model call.")] = 65_536,
     unit_rows: Annotated[int, typer.Option(help="Rows per part file (the resume and Dask unit).")] = 262_144,
-    dask: Annotated[
-        str | None, typer.Option("--dask", help="Dask scheduler address (tcp://host:8786).")
-    ] = None,
+    dask: Annotated[str | None, typer.Option("--dask", help="Dask scheduler address (tcp://host:8786).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Discard a previous, different job's output.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
 ) -> None:
@@ -186,9 +174,7 @@ def predict_batch(
             else:
                 batch.run_local(job, loaded, todo, advance)
     except KeyboardInterrupt:
-        raise fail(
-            "Interrupted; the parts written so far are kept: rerun the same command to resume.", 130
-        ) from None
+        raise fail("Interrupted; the parts written so far are kept: rerun the same command to resume.", 130) from None
     result = batch.finish(job, units, todo, time.perf_counter() - started)
     doc = {
         "output": result.output,

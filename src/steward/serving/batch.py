@@ -308,7 +308,13 @@ def run_dask(
     import distributed
 
     dist: Any = distributed  # untyped package
-    client = address if isinstance(address, dist.Client) else dist.Client(address)
+    if isinstance(address, dist.Client):
+        client = address
+    else:
+        try:
+            client = dist.Client(address, timeout=30)
+        except (OSError, ValueError, TimeoutError) as exc:
+            raise InvalidArgument(f"Cannot reach the Dask scheduler at {address!r}: {exc}", field="dask") from None
     try:
         model = client.scatter(loaded, broadcast=True)
         futures = [client.submit(_score_unit_task, model, asdict(job), asdict(u), pure=False) for u in todo]

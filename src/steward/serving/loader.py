@@ -100,22 +100,13 @@ def resolve_path(ref: ModelRef) -> ResolvedModel:
 
 def registry_version(uow: UnitOfWork, ref: ModelRef) -> tuple[str, int, str]:
     """(model name, version, source) of the version ``ref`` names right now."""
-    reg = uow.registry
-    model = reg.model_row(ref.name)
-    if model is None:
-        raise NotFound("registered_model", ref.name)
+    from steward.registry import service as registry
+
     if ref.alias is not None:
-        alias = reg.alias_row(model.id, ref.alias)
-        if alias is None:
-            raise NotFound("model_alias", f"{ref.name}@{ref.alias}")
-        number = alias.version
+        v = registry.version_by_alias(uow, ref.name, ref.alias)
     else:
-        assert ref.version is not None
-        number = ref.version
-    row = reg.version_row(model.id, number)
-    if row is None:
-        raise NotFound("model_version", f"{ref.name}/{number}")
-    return model.name, row.version, row.source
+        v = registry.get_version(uow, ref.name, ref.version)
+    return v.model_name, v.version, v.source
 
 
 def artifact_prefix(uow: UnitOfWork, source: str) -> str | None:
