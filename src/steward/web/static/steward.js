@@ -1,0 +1,44 @@
+// Small enhancements of server-rendered pages; every page works without them.
+(function () {
+  "use strict";
+
+  function setUpCompareForm(form) {
+    var boxes = Array.prototype.slice.call(form.querySelectorAll('input[name="run_id"]'));
+    var all = form.querySelector("[data-select-all]");
+    var button = form.querySelector("[data-compare-button]");
+    var count = form.querySelector("[data-selection-count]");
+
+    function update() {
+      var n = boxes.filter(function (b) { return b.checked; }).length;
+      if (button) { button.disabled = n < 2; }
+      if (count) {
+        count.textContent = n === 0 ? "Select runs to compare." :
+          n === 1 ? "1 run selected: pick at least one more." : n + " runs selected.";
+      }
+      if (all) {
+        all.checked = n > 0 && n === boxes.length;
+        all.indeterminate = n > 0 && n < boxes.length;
+      }
+    }
+
+    boxes.forEach(function (b) { b.addEventListener("change", update); });
+    if (all) {
+      all.addEventListener("change", function () {
+        boxes.forEach(function (b) { b.checked = all.checked; });
+        update();
+      });
+    }
+    update();
+  }
+
+  function setUpOnlyDiffering(toggle) {
+    var table = document.querySelector(toggle.getAttribute("data-only-differing"));
+    if (!table) { return; }
+    toggle.addEventListener("change", function () {
+      table.classList.toggle("only-differing", toggle.checked);
+    });
+  }
+
+  document.querySelectorAll("[data-compare-form]").forEach(setUpCompareForm);
+  document.querySelectorAll("[data-only-differing]").forEach(setUpOnlyDiffering);
+})();
