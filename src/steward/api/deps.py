@@ -40,9 +40,8 @@ def _credentials(request: Request, runtime: Runtime) -> Principal | None:
     # (CSRF). Web forms carry their own CSRF token and call services directly.
     session = request.scope.get("session")
     if session and session.get("user_id") and request.method in ("GET", "HEAD"):
-        from steward.auth.models import principal_for
-
-        return principal_for(session["user_id"], session["user_name"], session["role"])
+        with runtime.uow() as uow:
+            return auth_service.session_principal(uow, int(session["user_id"]))
     return None
 
 

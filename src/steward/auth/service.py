@@ -85,12 +85,26 @@ def authenticate_token(uow: UnitOfWork, token: str) -> Principal:
     return principal_for(user.id, user.name, user.role, user.kind)
 
 
+# Checked against when the user is unknown, so a wrong name costs as long as a wrong password
+# and response times do not reveal which names exist.
+_DUMMY_HASH = hash_password("steward-timing-equaliser")
+
+
 def authenticate_password(uow: UnitOfWork, name: str, password: str) -> Principal:
     user = uow.auth.user_by_name(name)
-    if user is None or user.disabled or not user.password_hash:
+    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    valid = verify_password(password, stored)
+    if user is None or user.disabled or not user.password_hash or not valid:
         raise Unauthenticated("Unknown user or wrong password.")
-    if not verify_password(password, user.password_hash):
-        raise Unauthenticated("Unknown user or wrong password.")
+    return principal_for(user.id, user.name, user.role, user.kind)
+
+
+def session_principal(uow: UnitOfWork, user_id: int) -> Principal | None:
+    """The current principal of a signed-in session, re-read so that a changed role or a
+    disabled user takes effect at once rather than when the cookie expires."""
+    user = uow.auth.user(user_id)
+    if user is None or user.disabled:
+        return None
     return principal_for(user.id, user.name, user.role, user.kind)
 
 
