@@ -18,10 +18,11 @@ DataFrame, no per-request allocation beyond the payload.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -50,6 +51,17 @@ _SANE_ID = re.compile(rb"^[A-Za-z0-9._-]{1,128}$")
 _MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 _PREFIX = "/v1/deployments/"
+# Request ids: 20 random hex digits per process, then a counter (unique without a syscall per request).
+_ID_PREFIX = os.urandom(10).hex()
+_ID_SEQ = itertools.count()
+
+
+def _new_id_prefix() -> None:
+    global _ID_PREFIX, _ID_SEQ
+    _ID_PREFIX, _ID_SEQ = os.urandom(10).hex(), itertools.count()
+
+
+os.register_at_fork(after_in_child=_new_id_prefix)  # forked workers must not repeat ids
 
 
 class _Problem(Exception):
@@ -365,7 +377,7 @@ def _ids(scope: Scope) -> tuple[str, str | None]:
             rid = v.decode()
         elif k == b"x-steward-unit":
             unit = v.decode("latin-1")[:256]
-    return rid or uuid.uuid4().hex, unit
+    return rid or f"{_ID_PREFIX}{next(_ID_SEQ):012x}", unit
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -93,6 +93,7 @@ class InputSchema:
         self.index = {n: i for i, n in enumerate(self.names)}
         self.numeric = all(f.numeric for f in fields)
         self._name_set = frozenset(self.names)
+        self._name_list = list(self.names)
         self._int_cols = [i for i, f in enumerate(fields) if f.kind == "int"]
         self._not_null = [i for i, f in enumerate(fields) if not f.nullable]
 
@@ -162,13 +163,14 @@ class InputSchema:
         """Pandas' ``split`` orientation: ``{"columns": [...], "data": [[...], ...]}``."""
         if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
             raise InputError(f"'{where}' must be an object with 'columns' and 'data' lists.", field=where)
-        cols = payload.get("columns", list(self.names))
-        if not isinstance(cols, list) or not all(isinstance(c, str) for c in cols):
-            raise InputError(f"'{where}.columns' must be a list of input names.", field=f"{where}.columns")
-        missing = [k for k in self.names if k not in cols]
-        extra = [k for k in cols if k not in self._name_set]
-        if missing or extra or len(cols) != len(self.names):
-            raise _names_error(missing, extra or _dupes(cols), where)
+        cols = payload.get("columns", self._name_list)
+        if cols != self._name_list:  # the common case (columns in signature order) skips all of this
+            if not isinstance(cols, list) or not all(isinstance(c, str) for c in cols):
+                raise InputError(f"'{where}.columns' must be a list of input names.", field=f"{where}.columns")
+            missing = [k for k in self.names if k not in cols]
+            extra = [k for k in cols if k not in self._name_set]
+            if missing or extra or len(cols) != len(self.names):
+                raise _names_error(missing, extra or _dupes(cols), where)
         rows = payload["data"]
         n = self._check_rows(rows, f"{where}.data", kind=list)
         if any(len(r) != len(cols) for r in rows):
@@ -177,7 +179,7 @@ class InputSchema:
                 f"Row {i} of '{where}.data' has {len(rows[i])} values for {len(cols)} columns.",
                 field=f"{where}.data",
             )
-        if cols != list(self.names):
+        if cols != self._name_list:
             order = [cols.index(k) for k in self.names]
             rows = [[r[i] for i in order] for r in rows]
         return self.from_rows(rows, where, checked=n)
