@@ -51,8 +51,7 @@ def logical_type(dtype: pa.DataType) -> str:
     if pa.types.is_timestamp(dtype) or pa.types.is_date(dtype):
         return "datetime"
     raise InvalidArgument(
-        f"Columns of Arrow type {dtype} cannot be fingerprinted; use numbers, booleans, strings "
-        "or timestamps.",
+        f"Columns of Arrow type {dtype} cannot be fingerprinted; use numbers, booleans, strings or timestamps.",
         field="data",
     )
 

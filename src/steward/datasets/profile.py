@@ -35,9 +35,7 @@ def schema_of(df: pd.DataFrame) -> dict[str, Any]:
     """
     types = describe_types(df)
     return {
-        "columns": [
-            {"name": str(c), "type": types[str(c)], "nullable": bool(df[c].isna().any())} for c in df.columns
-        ]
+        "columns": [{"name": str(c), "type": types[str(c)], "nullable": bool(df[c].isna().any())} for c in df.columns]
     }
 
 

@@ -37,9 +37,7 @@ class DatasetRepository:
 
     def by_digest(self, name: str, digest: str) -> DatasetVersion | None:
         return self._version(
-            self.session.scalars(
-                select(DatasetRow).where(DatasetRow.name == name, DatasetRow.digest == digest)
-            ).first()
+            self.session.scalars(select(DatasetRow).where(DatasetRow.name == name, DatasetRow.digest == digest)).first()
         )
 
     def by_digest_prefix(self, name: str, prefix: str) -> list[DatasetVersion]:

@@ -108,9 +108,7 @@ def get_version(uow: UnitOfWork, ref: str) -> DatasetVersion:
             )
         matches = repo.by_digest_prefix(name, prefix)
         if len(matches) > 1:
-            raise InvalidArgument(
-                f"The reference {ref!r} matches several versions; give more digits.", field="dataset"
-            )
+            raise InvalidArgument(f"The reference {ref!r} matches several versions; give more digits.", field="dataset")
         if matches:
             return matches[0]
         raise NotFound("dataset version", ref)
@@ -146,8 +144,7 @@ def load_data(blobs: BlobStore, version: DatasetVersion) -> pd.DataFrame:
     actual = fingerprint(df)
     if actual != version.digest:
         raise IntegrityError(
-            f"The data of dataset version {version.ref} fingerprints to {actual[:12]}, "
-            f"not {version.digest[:12]}.",
+            f"The data of dataset version {version.ref} fingerprints to {actual[:12]}, not {version.digest[:12]}.",
             dataset=version.id,
         )
     return df

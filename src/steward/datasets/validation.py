@@ -166,9 +166,7 @@ def _run(schema: pa.DataFrameSchema, df: pd.DataFrame) -> pd.DataFrame | None:
 
 
 def _column_check(rule: _Rule, column: str, check: pa.Check) -> pa.DataFrameSchema:
-    return pa.DataFrameSchema(
-        {column: pa.Column(checks=check, nullable=True, coerce=False)}, name=rule_name(rule)
-    )
+    return pa.DataFrameSchema({column: pa.Column(checks=check, nullable=True, coerce=False)}, name=rule_name(rule))
 
 
 def _check_required(rule: RequiredRule, df: pd.DataFrame) -> RuleResult:
@@ -181,16 +179,12 @@ def _check_type(rule: TypeRule, df: pd.DataFrame) -> RuleResult:
     actual = describe_types(df[[rule.column]])[rule.column]
     ok = actual in rule.types
     msg = f"type {actual}" + ("" if ok else f", expected one of {rule.types}")
-    return RuleResult(
-        rule_name(rule), rule.rule, rule.severity, ok, msg, 0 if ok else 1, [] if ok else [actual]
-    )
+    return RuleResult(rule_name(rule), rule.rule, rule.severity, ok, msg, 0 if ok else 1, [] if ok else [actual])
 
 
 def _check_missing(rule: MissingRule, df: pd.DataFrame) -> RuleResult:
     frac = float(df[rule.column].isna().mean()) if len(df) else 0.0
-    check = pa.Check(
-        lambda s: bool(s.isna().mean() <= rule.max_fraction), element_wise=False, ignore_na=False
-    )
+    check = pa.Check(lambda s: bool(s.isna().mean() <= rule.max_fraction), element_wise=False, ignore_na=False)
     failures = _run(_column_check(rule, rule.column, check), df)
     ok = failures is None
     count = int(df[rule.column].isna().sum())

@@ -42,9 +42,7 @@ def test_csv_and_parquet_of_one_table_share_a_digest(tmp_path) -> None:
     df = frame()
     df.to_csv(tmp_path / "d.csv", index=False)
     df.to_parquet(tmp_path / "d.parquet", index=False)
-    assert fingerprint(pd.read_csv(tmp_path / "d.csv")) == fingerprint(
-        pd.read_parquet(tmp_path / "d.parquet")
-    )
+    assert fingerprint(pd.read_csv(tmp_path / "d.csv")) == fingerprint(pd.read_parquet(tmp_path / "d.parquet"))
 
 
 def test_categorical_and_string_columns_hash_alike_and_int_widths_too() -> None:

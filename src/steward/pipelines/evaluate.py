@@ -1,0 +1,208 @@
+"""Evaluation of a trained model, by ``steward.evaluation``: automatically at the end of
+training, and on new data through ``steward evaluate MODEL --data FILE``.
+
+What the evaluation needs besides the data (target, positive class, sensitive and slice
+columns, gates, seed) travels in the model's signature ``metadata``, so that a model folder
+alone is enough to evaluate it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from steward.core.errors import InvalidArgument, UserCodeError
+from steward.evaluation import (
+    EvaluationReport,
+    evaluate_classifier,
+    evaluate_regressor,
+    model_card,
+    permutation_importance,
+    render_html,
+)
+from steward.pipelines.model_format import Signature, unseen_categories, validate_input
+from steward.pipelines.training import native_threads
+
+_IMPORTANCE_ROWS = 2000
+
+
+@dataclass
+class Evaluation:
+    """The model's report, the baseline's (when there is one) and feature importance."""
+
+    report: EvaluationReport
+    baseline: EvaluationReport | None = None
+    importance: list[dict[str, Any]] = field(default_factory=list)
+    unseen: dict[str, list[str]] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def gates(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "gate": g.gate,
+                "metric": g.metric,
+                "passed": g.passed,
+                "observed": g.observed,
+                "threshold": g.threshold,
+                "reason": g.reason,
+            }
+            for g in self.report.gates
+        ]
+
+    @property
+    def gates_passed(self) -> bool:
+        return all(g.passed for g in self.report.gates)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.report.to_dict(),
+            "baseline": self.baseline.to_dict() if self.baseline else None,
+            "importance": self.importance,
+            "gates": self.gates,
+            "gates_passed": self.gates_passed,
+            "unseen_categories": self.unseen,
+            **self.extra,
+        }
+
+    def html(self, title: str) -> str:
+        return render_html(self.report, title=title)
+
+    def card(self, *, name: str, data: str, limitations: Sequence[str] = ()) -> str:
+        base = ""
+        if self.baseline is not None:
+            shown = {k: v for k, v in self.baseline.metrics.items() if k in self.report.metrics}
+            base = "; ".join(f"{k} {v:.4g}" for k, v in list(shown.items())[:6])
+        return model_card(
+            self.report,
+            model_name=name,
+            intended_use="Produced by a Steward training pipeline; see the run's spec for the task.",
+            data=data,
+            training_data=f"Baseline (reported beside the model): {base}" if base else None,
+            limitations=limitations,
+        )
+
+
+def _frame(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame | None:
+    cols = [c for c in dict.fromkeys(columns) if c in frame.columns]
+    return frame[cols].reset_index(drop=True) if cols else None
+
+
+def evaluate_scores(
+    task: str,
+    y_true: np.ndarray,
+    scores: np.ndarray,
+    *,
+    classes: Sequence[Any] | None,
+    positive_class: Any,
+    frame: pd.DataFrame | None,
+    slices: Sequence[str],
+    sensitive: Sequence[str],
+    gates: Sequence[Mapping[str, Any]] = (),
+    references: Mapping[str, Mapping[str, float]] | None = None,
+    n_bootstrap: int = 200,
+    min_support: int = 30,
+    seed: int = 0,
+    name: str | None = None,
+) -> EvaluationReport:
+    present = [c for c in slices if frame is not None and c in frame.columns]
+    sens = [c for c in sensitive if frame is not None and c in frame.columns]
+    common: dict[str, Any] = {
+        "frame": frame,
+        "slice_columns": present,
+        "min_support": min_support,
+        "gates": list(gates) or None,
+        "references": references,
+        "n_bootstrap": n_bootstrap,
+        "random_state": seed,
+        "name": name,
+    }
+    if frame is None:
+        common["slice_columns"] = None
+    if task == "regression":
+        return evaluate_regressor(y_true, scores, **common)
+    return evaluate_classifier(
+        y_true,
+        scores,
+        labels=list(classes) if classes is not None else None,
+        pos_label=positive_class,
+        sensitive=sens or None,
+        **common,
+    )
+
+
+def importance(model: Any, X: pd.DataFrame, y: pd.Series, *, task: str, seed: int) -> list[dict[str, Any]]:  # noqa: N803
+    """Permutation importance on (a seeded sample of at most 2,000 of) the evaluation rows."""
+    if len(X) > _IMPORTANCE_ROWS:
+        pick = np.random.default_rng(seed).choice(len(X), _IMPORTANCE_ROWS, replace=False)
+        pick.sort()
+        X, y = X.iloc[pick], y.iloc[pick]  # noqa: N806
+    scoring = "r2" if task == "regression" else "balanced_accuracy"
+    try:
+        with native_threads(1):
+            found = permutation_importance(model, X, y, scoring=scoring, n_repeats=3, random_state=seed)
+    except InvalidArgument:
+        raise
+    except Exception as exc:
+        raise UserCodeError("permutation importance", exc) from exc
+    return [{"feature": f.feature, "importance": f.importance, "std": f.std, "method": f.method} for f in found]
+
+
+def model_scores(model: Any, X: pd.DataFrame, task: str) -> np.ndarray:  # noqa: N803
+    try:
+        with native_threads(1):
+            if task == "classification" and hasattr(model, "predict_proba"):
+                return np.asarray(model.predict_proba(X), dtype=float)
+            return np.asarray(model.predict(X))
+    except Exception as exc:
+        raise UserCodeError("predict", exc) from exc
+
+
+def evaluate_model(
+    model: Any,
+    signature: Signature,
+    data: pd.DataFrame,
+    *,
+    target: str | None = None,
+    n_bootstrap: int | None = None,
+) -> Evaluation:
+    """Evaluate a stored model on new labelled data (``steward evaluate``).
+
+    The data must hold the model's inputs and the target; other columns are ignored except
+    the slice and sensitive columns recorded at training. Unseen categories are reported in
+    ``Evaluation.unseen`` and scored as the model's encoders treat unknown values."""
+    meta = signature.metadata
+    target = target or meta.get("target")
+    if not target:
+        raise InvalidArgument("Name the target column (--target); the model does not record it.", field="target")
+    if target not in data.columns:
+        raise InvalidArgument(f"The target column {target!r} is not in the data.", field="target")
+    labelled = data[data[target].notna()]
+    if len(labelled) == 0:
+        raise InvalidArgument(f"The target column {target!r} has no values.", field="target")
+    X = validate_input(labelled, signature, extra="drop")  # noqa: N806
+    scores = model_scores(model, X, signature.task)
+    y = labelled[target].to_numpy()
+    if signature.task == "regression":
+        y = y.astype(float)
+    ev = meta.get("evaluation") or {}
+    report = evaluate_scores(
+        signature.task,
+        y,
+        scores,
+        classes=signature.classes,
+        positive_class=meta.get("positive_class"),
+        frame=_frame(labelled, [*ev.get("slices", []), *ev.get("sensitive", [])]),
+        slices=ev.get("slices", []),
+        sensitive=ev.get("sensitive", []),
+        gates=meta.get("gates", []),
+        n_bootstrap=ev.get("bootstrap", 200) if n_bootstrap is None else n_bootstrap,
+        min_support=ev.get("min_support", 30),
+        seed=int(meta.get("seed", 0)),
+        name=meta.get("pipeline"),
+    )
+    return Evaluation(report, unseen=unseen_categories(labelled, signature), extra={"rows": len(labelled)})
