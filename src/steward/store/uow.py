@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 if TYPE_CHECKING:
     from steward.artifacts.repository import ArtifactIndex
     from steward.auth.repository import AuthRepository
+    from steward.notify.repository import NotifyRepository
     from steward.registry.repository import RegistryRepository
     from steward.tracking.repository import TrackingRepository
 
@@ -48,6 +49,12 @@ class UnitOfWork:
         from steward.artifacts.repository import ArtifactIndex
 
         return ArtifactIndex(self.session)
+
+    @property
+    def notify(self) -> NotifyRepository:
+        from steward.notify.repository import NotifyRepository
+
+        return NotifyRepository(self.session)
 
     def commit(self) -> None:
         self.session.commit()

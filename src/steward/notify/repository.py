@@ -1,0 +1,183 @@
+"""Persistence of channels and of the delivery log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, or_, select
+from sqlalchemy.orm import Session
+
+from steward.notify.models import (
+    Attempt,
+    Delivery,
+    DeliveryStatus,
+    Notification,
+    Severity,
+)
+from steward.notify.tables import AttemptRow, ChannelRow, DeliveryRow, NotificationRow
+
+
+class NotifyRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # channels ----------------------------------------------------------------------------------
+    def channel(self, name: str) -> ChannelRow | None:
+        return self.session.scalars(select(ChannelRow).where(ChannelRow.name == name)).first()
+
+    def channels(self) -> list[ChannelRow]:
+        return list(self.session.scalars(select(ChannelRow).order_by(ChannelRow.name)))
+
+    def add_channel(self, **values: Any) -> ChannelRow:
+        row = ChannelRow(**values)
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def delete_channel(self, row: ChannelRow) -> None:
+        self.session.delete(row)
+        self.session.flush()
+
+    # notifications and deliveries --------------------------------------------------------------
+    def notification(self, notification_id: str) -> NotificationRow | None:
+        return self.session.get(NotificationRow, notification_id)
+
+    def add_notification(self, n: Notification) -> NotificationRow:
+        row = NotificationRow(
+            id=n.id,
+            subject=n.subject,
+            body=n.body,
+            severity=n.severity.value,
+            payload=n.payload,
+            dedup_key=n.dedup_key,
+            created_at=n.created_at,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def add_delivery(self, **values: Any) -> DeliveryRow:
+        row = DeliveryRow(**values)
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def delivery_row(self, delivery_id: str) -> DeliveryRow | None:
+        return self.session.get(DeliveryRow, delivery_id)
+
+    def delivered_since(self, channel: str, dedup_key: str, since_ms: int) -> bool:
+        """Whether ``dedup_key`` reached ``channel`` at or after ``since_ms``."""
+        query = select(DeliveryRow.id).where(
+            DeliveryRow.channel == channel,
+            DeliveryRow.dedup_key == dedup_key,
+            DeliveryRow.created_at >= since_ms,
+            DeliveryRow.status == DeliveryStatus.DELIVERED.value,
+        )
+        return self.session.scalars(query.limit(1)).first() is not None
+
+    def add_attempt(self, delivery_id: str, attempt: Attempt) -> None:
+        self.session.add(
+            AttemptRow(
+                delivery_id=delivery_id,
+                number=attempt.number,
+                ok=attempt.ok,
+                status_code=attempt.status_code,
+                error=attempt.error,
+                latency_ms=attempt.latency_ms,
+                started_at=attempt.started_at,
+            )
+        )
+        self.session.flush()
+
+    def deliveries(
+        self,
+        *,
+        limit: int,
+        after: tuple[int, str] | None = None,
+        channel: str | None = None,
+        status: str | None = None,
+        dedup_key: str | None = None,
+        notification_id: str | None = None,
+    ) -> list[Delivery]:
+        """Newest first; ``after`` is the ``(created_at, id)`` of the last delivery already seen."""
+        query = select(DeliveryRow, NotificationRow.subject, NotificationRow.severity).join(
+            NotificationRow, NotificationRow.id == DeliveryRow.notification_id
+        )
+        for column, value in (
+            (DeliveryRow.channel, channel),
+            (DeliveryRow.status, status),
+            (DeliveryRow.dedup_key, dedup_key),
+            (DeliveryRow.notification_id, notification_id),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if after is not None:
+            created, last_id = after
+            query = query.where(
+                or_(
+                    DeliveryRow.created_at < created,
+                    and_(DeliveryRow.created_at == created, DeliveryRow.id < last_id),
+                )
+            )
+        query = query.order_by(DeliveryRow.created_at.desc(), DeliveryRow.id.desc()).limit(limit)
+        found = self.session.execute(query).all()
+        attempts = self._attempts([row.id for row, _, _ in found])
+        return [self.to_delivery(row, subject, severity, attempts.get(row.id, ())) for row, subject, severity in found]
+
+    def delivery(self, delivery_id: str) -> Delivery | None:
+        found = self.session.execute(
+            select(DeliveryRow, NotificationRow.subject, NotificationRow.severity)
+            .join(NotificationRow, NotificationRow.id == DeliveryRow.notification_id)
+            .where(DeliveryRow.id == delivery_id)
+        ).first()
+        if found is None:
+            return None
+        row, subject, severity = found
+        return self.to_delivery(row, subject, severity, self._attempts([row.id]).get(row.id, ()))
+
+    def _attempts(self, delivery_ids: list[str]) -> dict[str, tuple[Attempt, ...]]:
+        if not delivery_ids:
+            return {}
+        rows = self.session.scalars(
+            select(AttemptRow)
+            .where(AttemptRow.delivery_id.in_(delivery_ids))
+            .order_by(AttemptRow.delivery_id, AttemptRow.number)
+        )
+        out: dict[str, list[Attempt]] = {}
+        for r in rows:
+            out.setdefault(r.delivery_id, []).append(
+                Attempt(r.number, r.ok, r.status_code, r.error, r.latency_ms, r.started_at)
+            )
+        return {k: tuple(v) for k, v in out.items()}
+
+    def purge(self, before_ms: int) -> int:
+        """Delete deliveries created before ``before_ms``, their attempts, and notifications
+        left without deliveries. Returns the number of deliveries deleted."""
+        bulk = {"synchronize_session": False}
+        old = select(DeliveryRow.id).where(DeliveryRow.created_at < before_ms)
+        self.session.execute(delete(AttemptRow).where(AttemptRow.delivery_id.in_(old)), execution_options=bulk)
+        deleted = self.session.execute(
+            delete(DeliveryRow).where(DeliveryRow.created_at < before_ms), execution_options=bulk
+        )
+        orphan = ~exists().where(DeliveryRow.notification_id == NotificationRow.id)
+        self.session.execute(
+            delete(NotificationRow).where(NotificationRow.created_at < before_ms, orphan), execution_options=bulk
+        )
+        return int(getattr(deleted, "rowcount", 0) or 0)
+
+    @staticmethod
+    def to_delivery(row: DeliveryRow, subject: str, severity: str, attempts: tuple[Attempt, ...]) -> Delivery:
+        return Delivery(
+            id=row.id,
+            notification_id=row.notification_id,
+            channel=row.channel,
+            channel_type=row.channel_type,
+            subject=subject,
+            severity=Severity(severity),
+            dedup_key=row.dedup_key,
+            status=DeliveryStatus(row.status),
+            attempts=attempts,
+            created_at=row.created_at,
+            finished_at=row.finished_at,
+            last_error=row.last_error,
+        )
