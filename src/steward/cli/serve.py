@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -97,6 +98,9 @@ def serve(
     if log_plan:
         console.print(f"prediction log: {log_plan.root}")
     console.print(f"Model server on http://{host}:{port}  ({workers} worker{'s' if workers > 1 else ''})")
+    # Background threads (prediction log writer, predict threads) may otherwise hold the GIL for
+    # up to 5 ms at a time, and every such stall lands in the event loop's tail latency.
+    sys.setswitchinterval(0.0005)
     options: dict[str, Any] = {
         "host": host,
         "port": port,
@@ -114,6 +118,7 @@ def serve(
 
 def worker_app() -> Any:
     """The app factory each uvicorn worker process calls (``steward serve --workers N``)."""
+    sys.setswitchinterval(0.0005)
     from steward.serving.plan import ServePlan, build_server
 
     return build_server(ServePlan.from_json(os.environ[PLAN_VAR]))

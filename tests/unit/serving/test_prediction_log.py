@@ -36,7 +36,8 @@ def test_flush_writes_hour_partitions_that_duckdb_reads(tmp_path: Path) -> None:
         f"from {scan_sql(tmp_path)} where deployment = 'd' order by request_id, row"
     ).fetchall()
     assert rows[0] == ("r1", 0, 20.0, "F", "0", [0.7, 0.3])
-    assert [r[0] for r in rows] == ["r1", "r1", "r2", "r2", "r2"]
+    assert [(r[0], r[1]) for r in rows] == [("r1", 0), ("r1", 1), ("r2", 0), ("r2", 1), ("r2", 2)]
+    assert [r[2] for r in rows] == [20.0, 21.0, 20.0, 21.0, 22.0]
     table = read_predictions(tmp_path, deployment="other")
     assert table.num_rows == 1 and table.column("model_version").to_pylist() == ["3"]
 
