@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import islice
@@ -205,7 +207,47 @@ def _read_unit(unit: Unit, columns: list[str], batch_rows: int) -> Iterator[pa.R
     batches = pf.iter_batches(batch_size=batch_rows, row_groups=[unit.row_group], columns=columns)
     # Units start on multiples of batch_rows inside their row group.
     skip, count = unit.start // batch_rows, -(-unit.rows // batch_rows)
-    yield from islice(batches, skip, skip + count)
+    yield from _prefetch(islice(batches, skip, skip + count))
+
+
+def _prefetch(batches: Iterator[pa.RecordBatch], depth: int = 1) -> Iterator[pa.RecordBatch]:
+    """Decode the next batch in a thread while the model scores this one (Arrow releases the
+    GIL while it reads); at most ``depth`` batches wait, so memory stays bounded."""
+    done = object()
+    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def pump() -> None:
+        try:
+            for b in batches:
+                if not put(b):
+                    return
+            put(done)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            put(exc)
+
+    thread = threading.Thread(target=pump, name="batch-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()  # the consumer stopped early (error, interrupt): let the reader go
+        thread.join(timeout=5)
 
 
 def _score(
