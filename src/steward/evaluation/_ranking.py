@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from steward.evaluation._validation import FloatArray, IntArray, safe_div
+from steward.evaluation._validation import FloatArray, IntArray, dot, safe_div, weighted_bincount
 
 
 @dataclass(frozen=True)
@@ -112,13 +112,13 @@ class Cumulative:
         neg_below = self.cum_neg[s.pos_group_start]
         tps = p - self.cum_pos[s.pos_group_start]
         precision = safe_div(tps, tps + (n - neg_below))
-        average_precision = float(max(0.0, np.dot(weight, precision) / p))
+        average_precision = float(max(0.0, dot(weight, precision) / p))
         if n <= 0.0:
             return float("nan"), average_precision
         # Without ties a positive's group holds only itself, so no negative ties with it.
         neg_tied = self.cum_neg[s.pos_group_end] - neg_below if s.positives_tied else None
         below = neg_below if neg_tied is None else neg_below + 0.5 * neg_tied
-        return float(np.dot(weight, below) / (p * n)), average_precision
+        return float(dot(weight, below) / (p * n)), average_precision
 
     def confusion_at(self, index: IntArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
         """``(tn, fp, fn, tp)`` when rows at sorted positions >= ``index`` are predicted positive."""
@@ -142,13 +142,13 @@ def auc_presorted(positive: FloatArray, score: FloatArray, weight: FloatArray) -
     new_group[0] = True
     np.not_equal(score[1:], score[:-1], out=new_group[1:])
     group_id = np.cumsum(new_group) - 1
-    pos_w = np.bincount(group_id, weights=weight * positive)
-    neg_w = np.bincount(group_id, weights=weight * (1.0 - positive))
+    pos_w = weighted_bincount(group_id, weight * positive, 0)
+    neg_w = weighted_bincount(group_id, weight * (1.0 - positive), 0)
     p, n = float(pos_w.sum()), float(neg_w.sum())
     if p <= 0.0 or n <= 0.0:
         return float("nan")
     below = np.cumsum(neg_w) - neg_w
-    return float(np.dot(pos_w, below + 0.5 * neg_w) / (p * n))
+    return float(dot(pos_w, below + 0.5 * neg_w) / (p * n))
 
 
 def average_precision_presorted(positive: FloatArray, score: FloatArray, weight: FloatArray) -> float:
@@ -159,10 +159,10 @@ def average_precision_presorted(positive: FloatArray, score: FloatArray, weight:
     new_group[0] = True
     np.not_equal(score[1:], score[:-1], out=new_group[1:])
     group_id = np.cumsum(new_group) - 1
-    pos_w = np.bincount(group_id, weights=weight * positive)[::-1]
-    all_w = np.bincount(group_id, weights=weight)[::-1]
+    pos_w = weighted_bincount(group_id, weight * positive, 0)[::-1]
+    all_w = weighted_bincount(group_id, weight, 0)[::-1]
     p = float(pos_w.sum())
     if p <= 0.0:
         return float("nan")
     precision = safe_div(np.cumsum(pos_w), np.cumsum(all_w))
-    return float(max(0.0, np.dot(pos_w, precision) / p))
+    return float(max(0.0, dot(pos_w, precision) / p))

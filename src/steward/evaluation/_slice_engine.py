@@ -195,7 +195,9 @@ class GroupMetrics:
         assert cls is not None and cls.proba is not None and cls.proba.ndim == 1
         if self._order is None:
             self._order = np.argsort(cls.proba, kind="stable").astype(np.intp)
-        by_group = self._order[np.argsort(codes[self._order], kind="stable")]
+        # Small unsigned codes let NumPy's stable sort use radix sort, linear in the rows.
+        small = codes.astype(np.uint16) if n_groups <= np.iinfo(np.uint16).max else codes
+        by_group = self._order[np.argsort(small[self._order], kind="stable")]
         bounds = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=n_groups))])
         fn = auc_presorted if metric == "roc_auc" else average_precision_presorted
         positive = cls.is_positive.astype(np.float64)

@@ -221,3 +221,12 @@ def safe_div(numerator: Any, denominator: Any, default: float = 0.0) -> Any:
 def weighted_bincount(codes: IntArray, weights: FloatArray | None, minlength: int) -> FloatArray:
     """``np.bincount`` as float64 (weighted sums per code, or counts)."""
     return np.asarray(np.bincount(codes, weights=weights, minlength=minlength), dtype=np.float64)
+
+
+def dot(a: FloatArray, b: FloatArray) -> float:
+    """Inner product of two 1-D arrays, single-threaded.
+
+    ``np.dot`` hands vectors to a multi-threaded BLAS, which is slower than one core for these
+    sizes and stalls badly when the bootstrap's own threads or other processes hold the cores.
+    """
+    return float(np.einsum("i,i->", a, b))

@@ -1,9 +1,12 @@
 """Seeded, vectorised bootstrap confidence intervals (percentile method).
 
 A resample is a vector of counts (how often each row was drawn), built with
-``np.bincount(rng.integers(0, n, n))``; metrics are weighted sums under those counts, so no
-resampled copy of the data is ever made and the ranking metrics never re-sort (see
-``_statistics``). Resample ``b`` draws from its own generator, seeded by the ``b``-th child of
+``np.bincount`` over ``rng.integers(0, n, n)``; metrics are weighted sums under those counts,
+so no resampled copy of the data is ever made and the ranking metrics never re-sort. Rows that
+no metric can tell apart share a cell (equal score and class, or equal true and predicted
+label), so the work per resample scales with the number of cells (see ``_statistics``).
+
+Resample ``b`` draws from its own generator, seeded by the ``b``-th child of
 ``np.random.SeedSequence(random_state)``: results are reproducible and do not depend on
 ``n_jobs``. :func:`resample_indices` yields the same draws, to reproduce any resample by hand.
 
@@ -27,7 +30,7 @@ from numpy.typing import ArrayLike
 
 from steward.core.errors import InvalidArgument
 from steward.evaluation._inputs import PredictionKind, prepare_classification
-from steward.evaluation._statistics import RegressionStatistic, Statistic, classification_statistic
+from steward.evaluation._statistics import RegressionStatistic, Statistic, Units, classification_statistic
 from steward.evaluation._validation import (
     FloatArray,
     IntArray,
@@ -79,7 +82,11 @@ def _seeds(random_state: int | None, n_resamples: int) -> list[np.random.SeedSeq
 
 
 def resample_indices(random_state: int | None, n_resamples: int, n_samples: int) -> Iterator[IntArray]:
-    """Row indices of each bootstrap resample, exactly as :func:`bootstrap` draws them."""
+    """Row indices of each bootstrap resample, exactly as every bootstrap here draws them.
+
+    Indices refer to the rows as the caller passed them, so resample ``b`` can be rebuilt as
+    ``y_true[idx], y_pred[idx]`` and checked against any other implementation.
+    """
     for seed in _seeds(random_state, n_resamples):
         yield np.random.default_rng(seed).integers(0, n_samples, n_samples)
 
@@ -93,6 +100,18 @@ def _n_workers(n_jobs: int | None) -> int:
             field="n_jobs",
         )
     return os.cpu_count() or 1 if n_jobs == -1 else n_jobs
+
+
+class _RowStatistic:
+    """Adapts a function of one weight per row to the statistic protocol."""
+
+    def __init__(self, fn: Callable[[FloatArray], Mapping[str, float]], n: int, weights: FloatArray | None) -> None:
+        self._fn = fn
+        self.units = Units(n, row_weight=weights)
+        self.base_weight = self.units.base()
+
+    def __call__(self, weight: FloatArray) -> dict[str, float]:
+        return dict(self._fn(weight))
 
 
 def bootstrap(
@@ -113,19 +132,36 @@ def bootstrap(
     releases the GIL in the heavy loops).
     """
     n = check_positive_int(n_samples, "n_samples")
+    weights = check_sample_weight(sample_weight, n)
+    return run_statistic(
+        _RowStatistic(statistic, n, weights),
+        n_resamples=n_resamples,
+        confidence_level=confidence_level,
+        random_state=random_state,
+        n_jobs=n_jobs,
+    )
+
+
+def run_statistic(
+    statistic: Statistic,
+    *,
+    n_resamples: int,
+    confidence_level: float,
+    random_state: int | None,
+    n_jobs: int | None,
+) -> BootstrapResult:
+    """Bootstrap a prepared statistic: resample rows, fold them into unit weights, evaluate."""
     check_positive_int(n_resamples, "n_resamples")
     level = check_in_range(confidence_level, "confidence_level", 0.0, 1.0)
-    weights = check_sample_weight(sample_weight, n)
-    base = np.ones(n) if weights is None else weights
-    estimate = dict(statistic(base))
+    workers = _n_workers(n_jobs)
     seeds = _seeds(random_state, n_resamples)
+    units = statistic.units
+    n = units.n_rows
+    estimate = statistic(statistic.base_weight)
 
     def one(seed: np.random.SeedSequence) -> Mapping[str, float]:
-        rng = np.random.default_rng(seed)
-        counts = np.bincount(rng.integers(0, n, n), minlength=n).astype(np.float64)
-        return statistic(counts if weights is None else counts * weights)
+        return statistic(units.weigh(np.random.default_rng(seed).integers(0, n, n)))
 
-    workers = _n_workers(n_jobs)
     if workers == 1:
         draws = [one(seed) for seed in seeds]
     else:
@@ -152,28 +188,6 @@ def _interval(estimate: float, values: FloatArray, level: float) -> ConfidenceIn
         confidence_level=level,
         n_resamples=int(values.shape[0]),
         n_valid=int(finite.shape[0]),
-    )
-
-
-def run_statistic(
-    statistic: Statistic,
-    *,
-    n_resamples: int,
-    confidence_level: float,
-    random_state: int | None,
-    n_jobs: int | None,
-) -> BootstrapResult:
-    """Bootstrap a prepared statistic in its own row order."""
-    weights = statistic.base_weight
-    unit = bool(np.all(weights == 1.0))
-    return bootstrap(
-        statistic,
-        weights.shape[0],
-        sample_weight=None if unit else weights,
-        n_resamples=n_resamples,
-        confidence_level=confidence_level,
-        random_state=random_state,
-        n_jobs=n_jobs,
     )
 
 
@@ -225,7 +239,7 @@ def bootstrap_regression(
     pred = as_float_1d(y_pred, "y_pred")
     n = check_same_length(y_true=truth, y_pred=pred)
     weights = check_sample_weight(sample_weight, n)
-    statistic = RegressionStatistic(truth, pred, np.ones(n) if weights is None else weights)
+    statistic = RegressionStatistic(truth, pred, weights)
     return run_statistic(
         statistic,
         n_resamples=n_resamples,

@@ -310,7 +310,7 @@ def evaluate_regressor(
     n = check_same_length(y_true=truth, y_pred=pred)
     weights = check_sample_weight(sample_weight, n)
     weight = np.ones(n) if weights is None else weights
-    statistic = RegressionStatistic(truth, pred, weight)
+    statistic = RegressionStatistic(truth, pred, weights)
     histogram, sample = residual_plots(truth, pred, random_state)
     report = EvaluationReport(
         task="regression",

@@ -217,3 +217,25 @@ def test_single_class_target_is_a_clear_error() -> None:
     with pytest.raises(InvalidArgument, match="at least two classes") as info:
         evaluate_classifier([1, 1, 1], [0.9, 0.8, 0.7])
     assert info.value.field == "y_true"
+
+
+def test_weighted_report_equals_weighted_sklearn_and_threads_change_nothing() -> None:
+    frame = acs_sample().iloc[:2000]
+    y, proba = frame["employed"].to_numpy(), frame["predicted_probability"].to_numpy()
+    w = np.random.default_rng(3).uniform(0.1, 2.0, y.size)
+    report = evaluate_classifier(y, proba, sample_weight=w, n_bootstrap=20, random_state=9)
+    pred = (proba >= 0.5).astype(int)
+    assert report.metrics["roc_auc"] == pytest.approx(skm.roc_auc_score(y, proba, sample_weight=w), abs=TOL)
+    assert report.metrics["f1"] == pytest.approx(skm.f1_score(y, pred, sample_weight=w), abs=TOL)
+    assert report.metrics["brier"] == pytest.approx(skm.brier_score_loss(y, proba, sample_weight=w), abs=TOL)
+    assert report.settings["weighted"] is True
+    threaded = evaluate_classifier(y, proba, sample_weight=w, n_bootstrap=20, random_state=9, n_jobs=2)
+    assert threaded.confidence_intervals == report.confidence_intervals
+
+
+def test_boolean_target_with_probabilities() -> None:
+    frame = acs_sample().iloc[:500]
+    y = frame["employed"].to_numpy() == 1
+    report = evaluate_classifier(y, frame["predicted_probability"], n_bootstrap=0)
+    assert report.pos_label is True
+    assert report.metrics["roc_auc"] == pytest.approx(skm.roc_auc_score(y, frame["predicted_probability"]), abs=TOL)
