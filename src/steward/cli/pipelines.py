@@ -13,10 +13,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from steward.cli import context
 from steward.cli.output import console, emit_json, err_console, fail, handle_errors, table
 from steward.core.errors import InvalidArgument
-from steward.pipelines.example import EXAMPLE_SPEC
-from steward.pipelines.spec import FileSource, load_spec
-from steward.sdk.backends import LocalBackend
-from steward.sdk.client import Client
+
+# The pipeline modules import scikit-learn, Optuna and Plotly: imported inside the commands,
+# so that every other ``steward`` command starts fast.
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
@@ -54,6 +53,8 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented example pipeline spec on a real dataset (Adult census income)."""
+    from steward.pipelines.example import EXAMPLE_SPEC
+
     if path.exists() and not force:
         raise InvalidArgument(f"{str(path)!r} already exists; pass --force to overwrite it.", field="path")
     path.write_text(EXAMPLE_SPEC, encoding="utf-8")
@@ -69,6 +70,9 @@ def train(
     """Train a pipeline spec and log everything to a run. Exit 1 when a gate fails."""
     from steward.pipelines.runner import STEPS
     from steward.pipelines.runner import train as run_pipeline
+    from steward.pipelines.spec import load_spec
+    from steward.sdk.backends import LocalBackend
+    from steward.sdk.client import Client
 
     spec, text = load_spec(spec_path)
     runtime = context.runtime()
@@ -122,6 +126,7 @@ def evaluate(
 
     from steward.pipelines.evaluate import evaluate_model
     from steward.pipelines.sources import load_file
+    from steward.pipelines.spec import FileSource
 
     estimator, signature = _load_model(model)
     frame, where = load_file(FileSource(path=str(data)), Path.cwd())

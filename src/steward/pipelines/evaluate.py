@@ -113,7 +113,8 @@ def evaluate_scores(
     sens = [c for c in sensitive if frame is not None and c in frame.columns]
     common: dict[str, Any] = {
         "frame": frame,
-        "slice_columns": present,
+        # with no slice columns, the evaluation slices by every column of ``frame``: the sensitive ones
+        "slice_columns": present or None,
         "min_support": min_support,
         "gates": list(gates) or None,
         "references": references,
@@ -121,8 +122,6 @@ def evaluate_scores(
         "random_state": seed,
         "name": name,
     }
-    if frame is None:
-        common["slice_columns"] = None
     if task == "regression":
         return evaluate_regressor(y_true, scores, **common)
     return evaluate_classifier(

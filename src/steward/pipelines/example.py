@@ -49,19 +49,19 @@ preprocessing:                  # part of the saved model: serving applies exact
 
 model:
   estimator: sklearn.ensemble.HistGradientBoostingClassifier   # any import path with fit()
-  params: {max_iter: 60, early_stopping: false}
+  params: {max_iter: 50, early_stopping: false}
 
 baseline:                       # always trained and reported beside the model
   estimator: sklearn.dummy.DummyClassifier
   params: {strategy: prior}
 
 search:                         # Optuna, seeded; each trial is a child run of this run
-  trials: 5
+  trials: 4
   cv: 3
   metric: roc_auc
   space:
     learning_rate: {type: float, low: 0.03, high: 0.3, log: true}
-    max_leaf_nodes: {type: int, low: 8, high: 48}
+    max_leaf_nodes: {type: int, low: 8, high: 32}
 
 evaluation:
   sensitive: [sex, race]        # fairness per group

@@ -15,9 +15,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
+import sklearn
 from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.impute import SimpleImputer
+from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (
     FunctionTransformer,
@@ -84,9 +86,24 @@ def _categorical(spec: PreprocessingSpec, task: str, seed: int) -> Pipeline:
     elif p.encode == "ordinal":
         encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
     else:
-        encoder = TargetEncoder(target_type="continuous" if task == "regression" else "auto", random_state=seed)
+        encoder = _target_encoder(task, seed)
     steps.append(("encode", encoder))
     return Pipeline(steps)
+
+
+def _target_encoder(task: str, seed: int) -> TargetEncoder:
+    """A seeded TargetEncoder. From scikit-learn 1.9 its cross-fitting shuffle is seeded
+    through a CV splitter (``random_state`` is deprecated there)."""
+    target_type = "continuous" if task == "regression" else "auto"
+    if "shuffle" in TargetEncoder().get_params() and _sklearn_at_least(1, 9):
+        splitter = KFold if task == "regression" else StratifiedKFold
+        return TargetEncoder(target_type=target_type, cv=splitter(5, shuffle=True, random_state=seed))
+    return TargetEncoder(target_type=target_type, random_state=seed)
+
+
+def _sklearn_at_least(major: int, minor: int) -> bool:
+    parts = sklearn.__version__.split(".")
+    return (int(parts[0]), int(parts[1])) >= (major, minor)
 
 
 def build_preprocessor(

@@ -56,5 +56,10 @@ def as_float(x: Any) -> np.ndarray:
 
 def as_text(x: Any) -> np.ndarray:
     """Categories as strings, missing values as the explicit category ``__missing__``."""
-    frame = pd.DataFrame(x).astype(object)
-    return np.asarray(frame.where(frame.notna(), MISSING).astype(str).to_numpy(dtype=object))
+    arr = np.asarray(x, dtype=object)
+    if arr.ndim == 1:
+        arr = arr.reshape(-1, 1)
+    missing = np.asarray(pd.isna(arr), dtype=bool)
+    out = arr.astype(str).astype(object)
+    out[missing] = MISSING
+    return np.asarray(out)
