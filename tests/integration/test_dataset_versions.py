@@ -12,7 +12,8 @@ def table() -> pd.DataFrame:
     return pd.DataFrame({"x": [1.0, 2.0, 3.0], "c": ["a", "b", "a"], "y": [0, 1, 0]})
 
 
-def test_same_data_is_the_same_version_and_changed_data_a_child(runtime: Runtime) -> None:
+def test_same_data_is_the_same_version_and_changed_data_a_child(store_runtime: Runtime) -> None:
+    runtime = store_runtime
     with runtime.uow() as uow:
         v1, new1 = service.register_version(uow, runtime.blobs, "toy", table(), source="t.csv")
         again, new2 = service.register_version(uow, runtime.blobs, "toy", table().iloc[::-1], source="t2.csv")

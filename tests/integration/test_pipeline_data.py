@@ -122,3 +122,26 @@ def test_temporal_order_violation_blocks(runtime: Runtime, tmp_path: Path) -> No
     text = ACS.replace("strategy: temporal", "strategy: random")
     with pytest.raises(InvalidArgument, match=r"temporal_order in holdout: .* training row"):
         run(runtime, text, tmp_path)
+
+
+def test_evaluate_command_takes_a_model_folder(runtime: Runtime, tmp_path: Path, adult: pd.DataFrame) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from steward.cli.main import app
+    from steward.pipelines import save_model
+
+    write(tmp_path, adult)
+    result = run(runtime, SPEC, tmp_path)
+    model, signature = load_run_model(runtime, result.run_id)
+    folder = save_model(tmp_path / "model", model, signature)
+    normalize_frame(load_adult().head(200)).to_csv(tmp_path / "fresh.csv", index=False)
+    out = CliRunner().invoke(
+        app, ["evaluate", str(folder), "--data", str(tmp_path / "fresh.csv"), "--bootstrap", "0", "--json"]
+    )
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    assert doc["rows"] == 200 and 0.5 < doc["metrics"]["roc_auc"] <= 1.0
+    bad = CliRunner().invoke(app, ["evaluate", str(folder), "--data", str(tmp_path / "fresh.csv"), "--target", "nope"])
+    assert bad.exit_code == 2 and "target column 'nope' is not in the data" in bad.stderr

@@ -150,6 +150,9 @@ def test_reproduce_rebuilds_bitwise(trained: Any) -> None:
     outcome = reproduce(runtime, result.run_id)
     assert outcome.match and outcome.bitwise and outcome.stored_model_bitwise
     assert outcome.spec_matches and outcome.max_abs_diff == 0.0
+    with runtime.uow() as uow:
+        tags = tracking.get_run(uow, result.run_id).tags
+    assert tags["steward.reproduce.match"] == "true" and tags["steward.reproduce.bitwise"] == "true"
 
 
 def test_stored_model_serves_through_its_signature(trained: Any) -> None:

@@ -137,7 +137,11 @@ def evaluate(
         (out / "report.json").write_text(json.dumps(doc, indent=2, default=str), encoding="utf-8")
         name = str(signature.metadata.get("pipeline") or "model")
         (out / "report.html").write_text(result.html(f"{name}: evaluation on {data.name}"), encoding="utf-8")
-        card = result.card(name=name, data=f"{where} ({result.extra['rows']} labelled rows)")
+        card = result.card(
+            name=name,
+            data=f"{where} ({result.extra['rows']} labelled rows)",
+            about=signature.metadata.get("card"),
+        )
         (out / "model_card.md").write_text(card, encoding="utf-8")
     if as_json:
         emit_json(

@@ -72,18 +72,27 @@ class Evaluation:
     def html(self, title: str) -> str:
         return render_html(self.report, title=title)
 
-    def card(self, *, name: str, data: str, limitations: Sequence[str] = ()) -> str:
-        base = ""
+    def card(
+        self, *, name: str, data: str, limitations: Sequence[str] = (), about: Mapping[str, Any] | None = None
+    ) -> str:
+        """The Markdown model card; ``about`` holds the spec's ``card`` section."""
+        info = dict(about or {})
+        training = None
         if self.baseline is not None:
             shown = {k: v for k, v in self.baseline.metrics.items() if k in self.report.metrics}
             base = "; ".join(f"{k} {v:.4g}" for k, v in list(shown.items())[:6])
+            training = f"Baseline ({self.baseline.name or 'baseline'}), reported beside the model: {base}"
         return model_card(
             self.report,
             model_name=name,
-            intended_use="Produced by a Steward training pipeline; see the run's spec for the task.",
+            owners=info.get("owners") or (),
+            description=info.get("description"),
+            intended_use=info.get("intended_use"),
+            out_of_scope_use=info.get("out_of_scope_use"),
             data=data,
-            training_data=f"Baseline (reported beside the model): {base}" if base else None,
-            limitations=limitations,
+            training_data=training,
+            limitations=[*(info.get("limitations") or []), *limitations],
+            ethical_considerations=info.get("ethical_considerations"),
         )
 
 

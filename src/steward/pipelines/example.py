@@ -78,4 +78,17 @@ gates:                          # pass / fail, stored with the run
 
 reproduce:
   tolerance: 0.0                # `steward reproduce RUN_ID` must give bitwise-equal predictions
+  threads: 1                    # native threads while training: 1 keeps float sums in one order
+
+card:                           # what only people know, for the model card
+  description: Predicts whether a person's yearly income exceeds $50K from 1994 census answers.
+  owners: [ml-platform]
+  intended_use: A teaching and demonstration model for Steward's training pipeline.
+  out_of_scope_use: Any decision about a real person (credit, hiring, housing, benefits).
+  limitations:
+    - 1994 US census data; incomes and occupations have changed since.
+  ethical_considerations: >-
+    Income differs by sex and race in this census; the fairness section reports how the
+    model's decisions differ by group. Sex and race are used as features here on purpose, to
+    show the effect; drop them in `data.drop` to compare.
 """

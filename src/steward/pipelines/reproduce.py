@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from steward.core.clock import now_ms
 from steward.core.errors import InvalidArgument
 from steward.datasets import service as datasets
 from steward.pipelines import model_format
@@ -85,7 +86,30 @@ def _env_changes(run: Run) -> dict[str, Any]:
     return changes
 
 
-def reproduce(runtime: Runtime, run_id: str, *, progress: Progress | None = None) -> ReproduceResult:
+def reproduce(
+    runtime: Runtime, run_id: str, *, progress: Progress | None = None, record: bool = True
+) -> ReproduceResult:
+    """Rebuild run ``run_id`` and compare; with ``record``, the outcome is also set as tags on
+    the run (``steward.reproduce.match``, ``.bitwise``, ``.max_abs_diff``, ``.at``), as
+    evidence that the run can be rebuilt."""
+    result = _reproduce(runtime, run_id, progress)
+    if record:
+        with runtime.uow() as uow:
+            tracking.set_tags(
+                uow,
+                run_id,
+                {
+                    "steward.reproduce.match": str(result.match).lower(),
+                    "steward.reproduce.bitwise": str(result.bitwise).lower(),
+                    "steward.reproduce.max_abs_diff": repr(result.max_abs_diff),
+                    "steward.reproduce.at": str(now_ms()),
+                },
+            )
+            uow.commit()
+    return result
+
+
+def _reproduce(runtime: Runtime, run_id: str, progress: Progress | None) -> ReproduceResult:
     with runtime.uow() as uow:
         run = tracking.get_run(uow, run_id)
     version_id = run.tags.get("steward.dataset_version")

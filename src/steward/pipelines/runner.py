@@ -341,6 +341,7 @@ def _train_in_run(
         "seed": spec.seed,
         "evaluation": spec.evaluation.model_dump(mode="json"),
         "gates": [dict(g) for g in spec.gates if "relative_to" not in g],
+        "card": spec.card.model_dump(),
     }
     fitted = fit(spec, prepared, on_trial=on_trial, progress=step, metadata=metadata)
     search = None
@@ -370,7 +371,9 @@ def _train_in_run(
         name=spec.name,
         data=f"Dataset version {version.ref} ({version.num_rows} rows, source {version.source}); "
         f"split {spec.split.strategy}; target {spec.data.target}.",
-        limitations=[f.message for f in leakage.findings] + [r.message for r in report.warnings],
+        limitations=[f"Leakage guard: {f.check} ({f.message})." for f in leakage.findings]
+        + [f"Data validation warning: {r.name} ({r.message})." for r in report.warnings],
+        about=spec.card.model_dump(),
     )
     run.log_bytes(card.encode(), "evaluation/model_card.md")
     run.log_bytes(_json(ev.gates), "evaluation/gates.json")

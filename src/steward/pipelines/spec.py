@@ -210,6 +210,17 @@ class ReproduceSpec(_Spec):
     )
 
 
+class CardSpec(_Spec):
+    """What only people know, for the model card (the rest is filled in from the evaluation)."""
+
+    description: str | None = None
+    owners: list[str] = Field(default_factory=list)
+    intended_use: str | None = None
+    out_of_scope_use: str | None = None
+    limitations: list[str] = Field(default_factory=list)
+    ethical_considerations: str | None = None
+
+
 class PipelineSpec(_Spec):
     version: Literal[1] = 1
     name: str = Field(min_length=1, max_length=200)
@@ -227,6 +238,7 @@ class PipelineSpec(_Spec):
     evaluation: EvaluationSpec = EvaluationSpec()
     gates: list[GateSpec] = Field(default_factory=list)
     reproduce: ReproduceSpec = ReproduceSpec()
+    card: CardSpec = CardSpec()
 
     @model_validator(mode="after")
     def _consistent(self) -> PipelineSpec:

@@ -22,7 +22,7 @@ from sklearn.pipeline import Pipeline
 
 from steward.core.errors import InvalidArgument, UserCodeError
 from steward.datasets.fingerprint import canonical_row_order
-from steward.datasets.validation import ValidationReport, default_rules, validate
+from steward.datasets.validation import TypeRule, ValidationReport, default_rules, validate
 from steward.pipelines.leakage import LeakageReport, check_leakage
 from steward.pipelines.model_format import Signature, infer_signature
 from steward.pipelines.preprocessing import (
@@ -137,6 +137,15 @@ def _check_target(spec: PipelineSpec, y: pd.Series) -> tuple[list[Any] | None, A
     return classes, positive
 
 
+_LOGICAL = {"numeric": ["long", "double"], "boolean": ["boolean"]}
+
+
+def _declared_types(spec: PipelineSpec) -> list[TypeRule]:
+    """A type rule per feature whose type the spec declares (categories take any type)."""
+    declared = spec.data.features or {}
+    return [TypeRule(column=c, types=_LOGICAL[t]) for c, t in declared.items() if t in _LOGICAL]  # type: ignore[arg-type]
+
+
 def prepare(spec: PipelineSpec, data: pd.DataFrame) -> Prepared:
     """Validate, order, split and guard the data. Blocking problems raise InvalidArgument,
     except that failed validation and leakage are returned for the caller to log first."""
@@ -147,7 +156,7 @@ def prepare(spec: PipelineSpec, data: pd.DataFrame) -> Prepared:
             field="data.target",
         )
     features = _features(spec, data)
-    rules = [*default_rules(data, target, list(features)), *spec.validation]
+    rules = [*default_rules(data, target, list(features)), *_declared_types(spec), *spec.validation]
     report = validate(data, rules)
     frame = canonical_row_order(data)
     prepared = Prepared(frame, features, frame[list(features)], frame[target], [], None, None, report)
