@@ -64,9 +64,17 @@ def serve(
         Path | None, typer.Option(help="Prediction log folder (default STEWARD_HOME/prediction-log).")
     ] = None,
     no_prediction_log: Annotated[bool, typer.Option("--no-prediction-log", help="Log no predictions.")] = False,
-    flush_interval: Annotated[float, typer.Option(help="Seconds between prediction log flushes.")] = 1.0,
+    flush_interval: Annotated[
+        float, typer.Option(help="Seconds between prediction log flushes: what a crash can lose at most.")
+    ] = 1.0,
 ) -> None:
-    """Serve model versions over HTTP: /v1/deployments/{name}/predict and MLflow's /invocations."""
+    """Serve model versions over HTTP: /v1/deployments/{name}/predict and MLflow's /invocations.
+
+    Each model reference is resolved once, now; the server never reads the database while it
+    serves. With --workers N every worker process loads every model and keeps its own /metrics
+    (scrape each, or run one worker per container and scale out) and its own prediction-log
+    segments (file names carry the process id, so they never collide).
+    """
     import uvicorn
 
     from steward.core.logging import configure
