@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import itertools
+import os
 import pathlib
 import time
 from collections.abc import Callable
@@ -63,9 +64,14 @@ def load(rows: int) -> pd.DataFrame:
     return real.iloc[picked].reset_index(drop=True)
 
 
-def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    start = time.perf_counter()
+CPU: dict[str, float] = {}
+
+
+def timed(fn: Callable[[], Any], label: str = "") -> tuple[float, Any]:
+    """Wall seconds of ``fn()`` (CPU seconds of this process go to ``CPU[label]``)."""
+    start, cpu = time.perf_counter(), time.process_time()
     result = fn()
+    CPU[label] = time.process_time() - cpu
     return time.perf_counter() - start, result
 
 
@@ -193,20 +199,20 @@ def main() -> None:
     print(f"ACS employment, {len(data):,} rows (277,677 real rows resampled), {args.resamples} bootstrap resamples")
     print(f"slices over {', '.join(SLICE_COLUMNS)} (+ pairs), fairness over {SENSITIVE}\n")
 
-    steward_single, report = timed(lambda: steward(data, args.resamples, None))
-    steward_threads, _ = timed(lambda: steward(data, args.resamples, 2))
+    steward_single, report = timed(lambda: steward(data, args.resamples, None), "steward1")
+    steward_threads, _ = timed(lambda: steward(data, args.resamples, 2), "steward2")
     # Worst case for Steward: every score distinct, so no two rows share a (score, class) cell.
     distinct = data.assign(
         predicted_probability=np.clip(p + np.random.default_rng(1).uniform(-1e-9, 1e-9, p.size), 0, 1)
     )
     cells = len(np.unique(np.stack([p, y]), axis=1)[0])
-    steward_distinct, _ = timed(lambda: steward(distinct, args.resamples, None))
+    steward_distinct, _ = timed(lambda: steward(distinct, args.resamples, None), "distinct")
 
-    point_s, point = timed(lambda: peer_point(y, p))
-    boot_s, _ = timed(lambda: peer_bootstrap(y, p, args.peer_resamples))
+    point_s, point = timed(lambda: peer_point(y, p), "point")
+    boot_s, _ = timed(lambda: peer_bootstrap(y, p, args.peer_resamples), "boot")
     boot_total = boot_s / args.peer_resamples * args.resamples
-    slices_s, worst = timed(lambda: peer_slices(data))
-    fair_s, fair = timed(lambda: peer_fairness(data))
+    slices_s, worst = timed(lambda: peer_slices(data), "slices")
+    fair_s, fair = timed(lambda: peer_fairness(data), "fair")
     peer_total = point_s + boot_total + slices_s + fair_s
 
     agree = {
@@ -216,25 +222,36 @@ def main() -> None:
         "equalized_odds_difference": abs(report.fairness[SENSITIVE].equalized_odds_difference - fair["eod"]),
         "worst slice gap": abs(report.worst_slices[0].gap - worst[0][0]),
     }
-    print(f"{'stage':<44}{'seconds':>10}")
-    print(f"{'Steward evaluate_classifier (1 thread)':<44}{steward_single:>10.2f}")
-    print(f"{'Steward evaluate_classifier (n_jobs=2)':<44}{steward_threads:>10.2f}")
+    scale = args.resamples / args.peer_resamples
+    rows = [
+        ("Steward evaluate_classifier (1 thread)", steward_single, CPU["steward1"], ""),
+        ("Steward evaluate_classifier (n_jobs=2)", steward_threads, CPU["steward2"], ""),
+        (
+            "Steward, all scores distinct (1 thread)",
+            steward_distinct,
+            CPU["distinct"],
+            f"the real data has {cells:,} distinct (score, label) cells",
+        ),
+        ("sklearn point metrics, curves, calibration", point_s, CPU["point"], ""),
+        (
+            f"sklearn bootstrap x{args.resamples} (extrapolated)",
+            boot_total,
+            CPU["boot"] * scale,
+            f"measured {boot_s:.2f} s on {args.peer_resamples} resamples, times {scale:g}",
+        ),
+        ("sklearn slices + worst-slice search", slices_s, CPU["slices"], ""),
+        ("fairlearn fairness", fair_s, CPU["fair"], ""),
+    ]
+    peer_cpu = CPU["point"] + CPU["boot"] * scale + CPU["slices"] + CPU["fair"]
+    rows.append(("sklearn/fairlearn loop total", peer_total, peer_cpu, ""))
+    print(f"{'stage':<46}{'wall s':>9}{'CPU s':>9}")
+    for label, wall, cpu, note in rows:
+        print(f"{label:<46}{wall:>9.2f}{cpu:>9.2f}" + (f"   {note}" if note else ""))
     print(
-        f"{'Steward, all 1M scores distinct (1 thread)':<44}{steward_distinct:>10.2f}"
-        f"   (the real data has {cells:,} distinct (score, label) cells)"
+        f"\nratio (loop / Steward), wall: {peer_total / steward_single:.0f}x single-threaded, "
+        f"{peer_total / steward_threads:.0f}x with n_jobs=2, {peer_total / steward_distinct:.0f}x all scores distinct"
     )
-    print(f"{'sklearn point metrics, curves, calibration':<44}{point_s:>10.2f}")
-    print(
-        f"{f'sklearn bootstrap x{args.resamples} (extrapolated)':<44}{boot_total:>10.2f}"
-        f"   measured {boot_s:.2f} s on {args.peer_resamples} resamples"
-    )
-    print(f"{'sklearn slices + worst-slice search':<44}{slices_s:>10.2f}")
-    print(f"{'fairlearn fairness':<44}{fair_s:>10.2f}")
-    print(f"{'sklearn/fairlearn loop total':<44}{peer_total:>10.2f}")
-    print(
-        f"\nratio (loop / Steward): {peer_total / steward_single:.1f}x single-threaded, "
-        f"{peer_total / steward_threads:.1f}x with n_jobs=2"
-    )
+    print(f"load average at the end: {', '.join(f'{v:.1f}' for v in os.getloadavg())} on {os.cpu_count()} cores")
     print("largest disagreement with the peers: " + ", ".join(f"{k} {v:.1e}" for k, v in agree.items()))
 
 

@@ -24,7 +24,12 @@ from steward.evaluation._validation import FloatArray, IntArray, dot, safe_div, 
 
 @dataclass(frozen=True)
 class SortedScores:
-    """Scores sorted ascending, with the tie structure the weighted statistics need."""
+    """Scores sorted ascending, with the tie structure the weighted statistics need.
+
+    Positives are indexed ``0..P-1`` in score order; for each one, ``pos_before_group`` and
+    ``pos_through_group`` count the positives before its tie group and up to the group's end,
+    so that prefix sums over the positives alone answer every question about positive weight.
+    """
 
     order: IntArray
     score: FloatArray
@@ -32,6 +37,8 @@ class SortedScores:
     pos_rows: IntArray
     pos_group_start: IntArray
     pos_group_end: IntArray
+    pos_before_group: IntArray
+    pos_through_group: IntArray
     group_start: IntArray
     positives_tied: bool
 
@@ -52,25 +59,28 @@ class SortedScores:
         group_id = np.cumsum(new_group) - 1
         pos_rows = np.flatnonzero(positive).astype(np.intp)
         pos_group = group_id[pos_rows]
+        starts, ends = group_start[pos_group], group_end[pos_group]
         return cls(
             order=order,
             score=sorted_score,
             positive=positive,
             pos_rows=pos_rows,
-            pos_group_start=group_start[pos_group],
-            pos_group_end=group_end[pos_group],
+            pos_group_start=starts,
+            pos_group_end=ends,
+            pos_before_group=np.searchsorted(pos_rows, starts).astype(np.intp),
+            pos_through_group=np.searchsorted(pos_rows, ends).astype(np.intp),
             group_start=group_start,
-            positives_tied=bool(np.any(group_end[pos_group] - group_start[pos_group] > 1)),
+            positives_tied=bool(np.any(ends - starts > 1)),
         )
 
     def cumulate(self, weight: FloatArray) -> Cumulative:
-        """Prefix sums of positive and negative weight; ``weight`` is in sorted order."""
-        pos_weight = weight * self.positive
-        cum_pos = np.zeros(self.n + 1)
-        cum_neg = np.zeros(self.n + 1)
+        """Prefix sums of all weight and of the positives' weight; ``weight`` is in sorted order."""
+        cum_all = np.zeros(self.n + 1)
+        np.cumsum(weight, out=cum_all[1:])
+        pos_weight = weight[self.pos_rows]
+        cum_pos = np.zeros(pos_weight.shape[0] + 1)
         np.cumsum(pos_weight, out=cum_pos[1:])
-        np.cumsum(weight - pos_weight, out=cum_neg[1:])
-        return Cumulative(self, weight, cum_pos, cum_neg)
+        return Cumulative(self, pos_weight, cum_all, cum_pos)
 
     def threshold_index(self, thresholds: FloatArray) -> IntArray:
         """Number of rows scoring strictly below each threshold (rows >= t are predicted positive)."""
@@ -79,12 +89,16 @@ class SortedScores:
 
 @dataclass(frozen=True)
 class Cumulative:
-    """Prefix sums of weights for one weighting of a :class:`SortedScores`."""
+    """Prefix sums for one weighting of a :class:`SortedScores`.
+
+    ``cum_all[i]`` is the weight of the first ``i`` rows; ``cum_pos[j]`` the weight of the first
+    ``j`` positives. Negative weight below a row is the difference of the two.
+    """
 
     scores: SortedScores
-    weight: FloatArray
+    pos_weight: FloatArray
+    cum_all: FloatArray
     cum_pos: FloatArray
-    cum_neg: FloatArray
 
     @property
     def total_pos(self) -> float:
@@ -92,7 +106,12 @@ class Cumulative:
 
     @property
     def total_neg(self) -> float:
-        return float(self.cum_neg[-1])
+        return float(self.cum_all[-1] - self.cum_pos[-1])
+
+    def _pos_below(self, index: IntArray) -> FloatArray:
+        """Positive weight in the rows before sorted positions ``index``."""
+        result: FloatArray = self.cum_pos[np.searchsorted(self.scores.pos_rows, index)]
+        return result
 
     def roc_auc(self) -> float:
         """Weighted Mann-Whitney AUC; NaN when one class has no weight."""
@@ -108,29 +127,31 @@ class Cumulative:
         if p <= 0.0:
             return float("nan"), float("nan")
         s = self.scores
-        weight = self.weight[s.pos_rows]
-        neg_below = self.cum_neg[s.pos_group_start]
-        tps = p - self.cum_pos[s.pos_group_start]
+        pos_below = self.cum_pos[s.pos_before_group]
+        neg_below = self.cum_all[s.pos_group_start] - pos_below
+        tps = p - pos_below
         precision = safe_div(tps, tps + (n - neg_below))
-        average_precision = float(max(0.0, dot(weight, precision) / p))
+        average_precision = float(max(0.0, dot(self.pos_weight, precision) / p))
         if n <= 0.0:
             return float("nan"), average_precision
-        # Without ties a positive's group holds only itself, so no negative ties with it.
-        neg_tied = self.cum_neg[s.pos_group_end] - neg_below if s.positives_tied else None
-        below = neg_below if neg_tied is None else neg_below + 0.5 * neg_tied
-        return float(dot(weight, below) / (p * n)), average_precision
+        below = neg_below
+        if s.positives_tied:  # negatives tied with a positive count one half
+            neg_through = self.cum_all[s.pos_group_end] - self.cum_pos[s.pos_through_group]
+            below = 0.5 * (neg_below + neg_through)
+        return float(dot(self.pos_weight, below) / (p * n)), average_precision
 
     def confusion_at(self, index: IntArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
         """``(tn, fp, fn, tp)`` when rows at sorted positions >= ``index`` are predicted positive."""
-        fn = self.cum_pos[index]
-        tn = self.cum_neg[index]
+        fn = self._pos_below(index)
+        tn = self.cum_all[index] - fn
         return tn, self.total_neg - tn, fn, self.total_pos - fn
 
     def curve_points(self) -> tuple[FloatArray, FloatArray, FloatArray]:
         """``(thresholds, fps, tps)`` at each distinct score, highest threshold first."""
         starts = self.scores.group_start[::-1]
-        tps = self.total_pos - self.cum_pos[starts]
-        fps = self.total_neg - self.cum_neg[starts]
+        pos_below = self._pos_below(starts)
+        tps = self.total_pos - pos_below
+        fps = self.total_neg - (self.cum_all[starts] - pos_below)
         return self.scores.score[starts], fps, tps
 
 
