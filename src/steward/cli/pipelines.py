@@ -194,9 +194,88 @@ def reproduce(
         raise fail(f"run {run_id}: rebuilt predictions differ (max |diff| {result.max_abs_diff:.3g})", 1)
 
 
+datasets_app = typer.Typer(help="Dataset versions: register, list, show.", no_args_is_help=True)
+
+
+@datasets_app.command("register")
+@handle_errors
+def register_dataset(
+    path: Annotated[Path, typer.Argument(help="A CSV or Parquet file.")],
+    name: Annotated[str | None, typer.Option(help="Dataset name (default: the file name).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Register a file as a version of a dataset (the same content is the same version)."""
+    from steward.datasets import service
+    from steward.pipelines.sources import load_file
+    from steward.pipelines.spec import FileSource
+
+    frame, where = load_file(FileSource(path=str(path)), Path.cwd())
+    runtime = context.runtime()
+    with runtime.uow() as uow:
+        version, new = service.register_version(
+            uow, runtime.blobs, name or path.stem, frame, source_type="file", source=where
+        )
+        uow.commit()
+    if as_json:
+        emit_json({**version.to_dict(), "new": new})
+    else:
+        state = "new version" if new else "already registered"
+        console.print(f"{version.ref}: {state} ({version.num_rows} rows), id {version.id}")
+
+
+@datasets_app.command("list")
+@handle_errors
+def list_datasets(
+    name: Annotated[str, typer.Argument(help="The dataset name.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Versions of a dataset, newest first, with their parents (lineage)."""
+    from steward.datasets import service
+
+    with context.runtime().uow() as uow:
+        versions = service.list_versions(uow, name)
+    if as_json:
+        emit_json([v.to_dict() for v in versions])
+        return
+    by_id = {v.id: v.ref for v in versions}
+    table(
+        f"Versions of {name}",
+        ["ref", "rows", "source", "parent"],
+        [(v.ref, v.num_rows, v.source, by_id.get(v.parent_id or "", "")) for v in versions],
+    )
+
+
+@datasets_app.command("show")
+@handle_errors
+def show_dataset(
+    ref: Annotated[str, typer.Argument(help="NAME (newest), NAME@DIGEST-PREFIX or an id.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Schema and profile of a dataset version."""
+    from steward.datasets import service
+
+    with context.runtime().uow() as uow:
+        version = service.get_version(uow, ref)
+    if as_json:
+        emit_json({**version.to_dict(), "schema": version.schema, "profile": version.profile})
+        return
+    console.print(f"[bold]{version.ref}[/] {version.num_rows} rows, digest {version.digest}")
+    cols = (version.profile or {}).get("columns", {})
+    rows = []
+    for name, p in cols.items():
+        summary = (
+            f"{p['min']:.4g} .. {p['max']:.4g}, mean {p['mean']:.4g}"
+            if "mean" in p and p.get("mean") is not None
+            else ", ".join(list(p.get("top", {}))[:4])
+        )
+        rows.append((name, p["type"], p["missing"], p["distinct"], summary))
+    table("Profile", ["column", "type", "missing", "distinct", "summary"], rows)
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``init``, ``train``, ``evaluate`` and ``reproduce`` to the ``steward`` command."""
+    """Add ``init``, ``train``, ``evaluate``, ``reproduce`` and ``datasets`` to ``steward``."""
     app.command("init")(init)
     app.command("train")(train)
     app.command("evaluate")(evaluate)
     app.command("reproduce")(reproduce)
+    app.add_typer(datasets_app, name="datasets")

@@ -10,6 +10,7 @@ search runs its trials one after another.
 from __future__ import annotations
 
 import importlib
+import random
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -224,7 +225,10 @@ def fit(
     """Search (when the spec asks), fit the model and the baseline, predict the evaluation rows.
 
     Native thread pools (OpenMP, BLAS) are limited to ``spec.reproduce.threads`` (default 1):
-    multi-threaded float reductions may sum in a different order from run to run."""
+    multi-threaded float reductions may sum in a different order from run to run. The global
+    ``random`` and NumPy generators are seeded too, for estimators that draw from them."""
+    random.seed(spec.seed)
+    np.random.seed(spec.seed % 2**32)
     with native_threads(spec.reproduce.threads):
         return _fit_all(spec, prepared, on_trial=on_trial, progress=progress, metadata=metadata)
 
