@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 if TYPE_CHECKING:
     from steward.artifacts.repository import ArtifactIndex
     from steward.auth.repository import AuthRepository
+    from steward.monitoring.repository import MonitoringRepository
     from steward.notify.repository import NotifyRepository
     from steward.registry.repository import RegistryRepository
     from steward.tracking.repository import TrackingRepository
@@ -55,6 +56,12 @@ class UnitOfWork:
         from steward.notify.repository import NotifyRepository
 
         return NotifyRepository(self.session)
+
+    @property
+    def monitoring(self) -> MonitoringRepository:
+        from steward.monitoring.repository import MonitoringRepository
+
+        return MonitoringRepository(self.session)
 
     def commit(self) -> None:
         self.session.commit()

@@ -1,0 +1,154 @@
+"""Ports the monitoring service talks through, and their real adapters.
+
+* :class:`AlertSink`: where alert notifications go. :class:`NotifierSink` hands them to
+  :class:`steward.notify.Notifier` (Slack-compatible and signed webhooks, email; retries; the
+  delivery log). Tests may pass any object with ``send``.
+* :class:`RetrainLauncher`: what a rule with ``retrain: true`` starts. :class:`PipelineRetrainer`
+  runs a training pipeline spec in a background thread through ``steward.pipelines.runner``.
+* :func:`scrape_counters`: the model server's request counters, read from its ``/metrics``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from steward.core.errors import InvalidArgument
+
+if TYPE_CHECKING:
+    from steward.notify.service import Notifier
+    from steward.runtime import Runtime
+
+log = logging.getLogger("steward.monitoring")
+
+
+@dataclass(frozen=True)
+class AlertNotice:
+    """One notification about an alert (fired, still firing, resolved)."""
+
+    subject: str
+    body: str
+    severity: str
+    payload: dict[str, Any]
+    dedup_key: str
+    channels: list[str] | None = None
+
+
+class AlertSink(Protocol):
+    def send(self, notice: AlertNotice) -> None: ...
+
+
+class NotifierSink:
+    """Alert notices through the notification service (``dedup_window_ms`` suppresses a repeat
+    of the same notice on a channel, e.g. from two replicas)."""
+
+    def __init__(self, notifier: Notifier, *, dedup_window_ms: int = 3_600_000) -> None:
+        self.notifier = notifier
+        self.dedup_window_ms = dedup_window_ms
+
+    def send(self, notice: AlertNotice) -> None:
+        from steward.notify.models import Notification
+
+        n = Notification(
+            notice.subject,
+            notice.body,
+            severity=notice.severity,
+            payload=notice.payload,
+            dedup_key=notice.dedup_key,
+        )
+        self.notifier.send(n, channels=notice.channels, dedup_window_ms=self.dedup_window_ms)
+
+
+@dataclass
+class MemorySink:
+    """Keeps notices in a list (for tests and dry runs)."""
+
+    sent: list[AlertNotice] = field(default_factory=list)
+
+    def send(self, notice: AlertNotice) -> None:
+        self.sent.append(notice)
+
+
+class RetrainLauncher(Protocol):
+    def launch(
+        self, pipeline: str, reason: Mapping[str, Any], on_done: Callable[[dict[str, Any]], None]
+    ) -> dict[str, Any]:
+        """Start a retraining run; return its status now and call ``on_done`` when it ends."""
+        ...
+
+
+class PipelineRetrainer:
+    """Runs a training pipeline spec (``steward train SPEC``) in a background thread.
+
+    ``tracker`` builds the tracking client the runner logs to (the entry point passes the
+    SDK's local client), so this module imports no entry point.
+    """
+
+    def __init__(self, runtime: Runtime, tracker: Callable[[], Any], *, base_dir: Path | None = None) -> None:
+        self.runtime = runtime
+        self.tracker = tracker
+        self.base_dir = base_dir
+        self.threads: list[threading.Thread] = []
+
+    def _resolve(self, pipeline: str) -> Path:
+        path = Path(pipeline)
+        if not path.is_absolute() and self.base_dir is not None:
+            path = self.base_dir / path
+        if not path.is_file():
+            raise InvalidArgument(f"No pipeline spec at {str(path)!r}.", field="retrain_pipeline")
+        return path
+
+    def launch(
+        self, pipeline: str, reason: Mapping[str, Any], on_done: Callable[[dict[str, Any]], None]
+    ) -> dict[str, Any]:
+        path = self._resolve(pipeline)
+
+        def work() -> None:
+            from steward.pipelines.runner import train
+            from steward.pipelines.spec import load_spec
+
+            try:
+                spec, text = load_spec(path)
+                result = train(spec, text, runtime=self.runtime, tracker=self.tracker(), base_dir=path.parent)
+                on_done({"status": "succeeded", "pipeline": str(path), "run_id": getattr(result, "run_id", None)})
+            except Exception as exc:  # user code: recorded against the alert, never raised into the scheduler
+                log.exception("retraining failed")
+                on_done({"status": "failed", "pipeline": str(path), "error": f"{type(exc).__name__}: {exc}"[:500]})
+
+        thread = threading.Thread(target=work, name="steward-retrain", daemon=True)
+        self.threads.append(thread)
+        thread.start()
+        return {"status": "running", "pipeline": str(path), "reason": dict(reason)}
+
+
+def parse_counters(text: str, deployment: str) -> tuple[float, float, float] | None:
+    """``(ok, invalid, error)`` requests of ``deployment`` from the model server's exposition."""
+    found = False
+    totals = {"ok": 0.0, "invalid": 0.0, "error": 0.0}
+    for family in text_string_to_metric_families(text):
+        if family.name != "steward_serving_requests":
+            continue
+        for sample in family.samples:
+            if sample.name.endswith("_total") and sample.labels.get("deployment") == deployment:
+                outcome = sample.labels.get("outcome", "")
+                if outcome in totals:
+                    totals[outcome] += float(sample.value)
+                    found = True
+    return (totals["ok"], totals["invalid"], totals["error"]) if found else None
+
+
+def scrape_counters(
+    url: str, deployment: str, *, transport: httpx.BaseTransport | None = None, timeout_s: float = 5.0
+) -> tuple[float, float, float] | None:
+    """Read the request counters of ``deployment`` from a model server's ``/metrics``."""
+    with httpx.Client(transport=transport, timeout=timeout_s) as client:
+        resp = client.get(url)
+        resp.raise_for_status()
+        return parse_counters(resp.text, deployment)

@@ -1,0 +1,403 @@
+"""The monitoring store: the prediction log, ground truth joined to it, and summaries of both.
+
+Layout (Hive-style partitions, append-only Parquet segments, read with pyarrow and DuckDB)::
+
+    <predictions>/deployment=<name>/hour=<YYYY-MM-DDTHH>/part-*.parquet       the model server's log
+    <predictions>/deployment=<name>/hour=<...>/.part-*.parquet.summary        cached summary, beside
+    <labels>/deployment=<name>/hour=<ingest hour>/labels-*.parquet            ground truth
+
+``<predictions>`` is the model server's prediction-log folder (``STEWARD_HOME/prediction-log``
+by default), so whatever ``steward serve`` logs is monitored without a copy. Ground truth is
+partitioned by the hour it arrived: a label cannot arrive before its prediction, so the labels
+of a window that starts at ``t`` are all in partitions from ``hour(t)`` on.
+
+Summaries. Each segment's :class:`~steward.monitoring.summaries.SegmentSummary` is computed
+once, on first use, and cached beside the segment (``.<segment>.summary``); a window's summary
+merges the cached summaries of the segments inside it, and summarises on the fly only the rows
+of the segments cut by its edges.
+
+Compaction. The model server writes a segment per second per deployment; :meth:`compact`
+rewrites the segments of each closed hour into one file. It writes the new file and a manifest
+naming the files it replaces, renames the new file into place, then deletes the old ones and
+the manifest. Readers of this store skip files named by a manifest whose file exists, so they
+never count a row twice, even after a crash between the steps (the next compaction finishes
+the job). Plain glob readers (``serving.prediction_log.scan_sql``) may see both for the
+milliseconds between the rename and the deletes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+import uuid
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from steward.core.config import Settings
+from steward.core.errors import InvalidArgument
+from steward.monitoring.summaries import SUMMARY_SAMPLE_CAP, SegmentSummary, summarise
+from steward.monitoring.windows import HOUR, MINUTE, Window, hour_fully_inside, hour_key, hour_start, hours_of
+
+T = TypeVar("T")
+_RETRIES = 3
+_COMPACT_PREFIX = "compact-"
+
+
+def _quote(path: Path | str) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+_DEPLOYMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def check_deployment(deployment: str) -> str:
+    """A deployment name as the model server accepts it (it names a folder here)."""
+    if not isinstance(deployment, str) or not _DEPLOYMENT.match(deployment):
+        raise InvalidArgument(
+            "A deployment name is 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit. "
+            f"Got {deployment!r} instead.",
+            field="deployment",
+        )
+    return deployment
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` under a temporary name and rename it into place."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+@dataclass
+class CompactionResult:
+    partitions: int = 0
+    files_in: int = 0
+    files_out: int = 0
+    rows: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class MonitoringStore:
+    """Prediction log + labels + summaries on a local folder (see the module docstring).
+
+    Parameters:
+        predictions: the prediction-log root the model server writes.
+        labels: the root of ingested ground truth.
+        sample_cap: bottom-k sample size of the numeric sketches in summaries.
+    """
+
+    def __init__(self, predictions: str | Path, labels: str | Path, *, sample_cap: int = SUMMARY_SAMPLE_CAP) -> None:
+        self.predictions = Path(predictions)
+        self.labels = Path(labels)
+        self.sample_cap = sample_cap
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MonitoringStore:
+        home = Path(settings.home).resolve()
+        return cls(home / "prediction-log", home / "monitoring" / "labels")
+
+    # -- listing ------------------------------------------------------------------------------
+    def deployments(self) -> list[str]:
+        """Deployments with at least one hour partition of predictions."""
+        if not self.predictions.is_dir():
+            return []
+        return sorted(p.name.split("=", 1)[1] for p in self.predictions.glob("deployment=*") if p.is_dir())
+
+    def hours(self, deployment: str, table: str = "predictions") -> list[str]:
+        """The hour partitions of a deployment, in order."""
+        root = self._root(table) / f"deployment={check_deployment(deployment)}"
+        if not root.is_dir():
+            return []
+        return sorted(p.name.split("=", 1)[1] for p in root.glob("hour=*") if p.is_dir())
+
+    def segments(self, deployment: str, hour: str, table: str = "predictions") -> list[Path]:
+        """The live segments of one partition (files replaced by a compaction left out)."""
+        return live_files(self._folder(table, deployment, hour))
+
+    def window_segments(self, deployment: str, window: Window, table: str = "predictions") -> list[Path]:
+        hours = set(self.hours(deployment, table))
+        return [p for h in hours_of(window) if h in hours for p in self.segments(deployment, h, table)]
+
+    def _root(self, table: str) -> Path:
+        if table == "predictions":
+            return self.predictions
+        if table == "labels":
+            return self.labels
+        raise InvalidArgument(f"The table must be 'predictions' or 'labels'. Got {table!r}.", field="table")
+
+    def _folder(self, table: str, deployment: str, hour: str) -> Path:
+        return self._root(table) / f"deployment={check_deployment(deployment)}" / f"hour={hour}"
+
+    # -- summaries ----------------------------------------------------------------------------
+    def segment_summary(self, path: Path) -> SegmentSummary:
+        """The cached summary of a segment, computed and cached on first use."""
+        cache = summary_path(path)
+        try:
+            summary = SegmentSummary.from_bytes(cache.read_bytes())
+            if summary.sample_cap == self.sample_cap:
+                return summary
+        except (FileNotFoundError, ValueError, KeyError, OSError):
+            pass
+        summary = summarise(pq.read_table(path), sample_cap=self.sample_cap, seed=zlib.crc32(path.name.encode()))
+        write_atomic(cache, summary.to_bytes())
+        return summary
+
+    def window_summary(self, deployment: str, window: Window) -> SegmentSummary:
+        """The merged summary of every prediction inside ``window`` (see the module docstring)."""
+        return _retry(lambda: self._window_summary(deployment, window))
+
+    def _window_summary(self, deployment: str, window: Window) -> SegmentSummary:
+        total = SegmentSummary(sample_cap=self.sample_cap)
+        known = set(self.hours(deployment))
+        for hour in hours_of(window):
+            if hour not in known:
+                continue
+            whole = hour_fully_inside(hour, window)
+            for path in self.segments(deployment, hour):
+                part = self.segment_summary(path)
+                if part.ts_min_ms is None or part.ts_max_ms is None:
+                    continue
+                if whole or window.covers(part.ts_min_ms, part.ts_max_ms):
+                    total = total.merge(part)
+                elif window.overlaps(part.ts_min_ms, part.ts_max_ms):
+                    rows = _filter_time(pq.read_table(path), window)
+                    seed = zlib.crc32(f"{path.name}:{window.start_ms}:{window.end_ms}".encode())
+                    total = total.merge(summarise(rows, sample_cap=self.sample_cap, seed=seed))
+        return total
+
+    def summarise_pending(self, *, deployment: str | None = None, limit: int | None = None) -> int:
+        """Compute the summaries not cached yet (a background job); returns how many."""
+        done = 0
+        for dep in [deployment] if deployment else self.deployments():
+            for hour in self.hours(dep):
+                for path in self.segments(dep, hour):
+                    if limit is not None and done >= limit:
+                        return done
+                    if not summary_path(path).exists():
+                        try:
+                            self.segment_summary(path)
+                            done += 1
+                        except FileNotFoundError:  # compacted meanwhile
+                            continue
+        return done
+
+    # -- reading rows -------------------------------------------------------------------------
+    def scan(self, deployment: str, window: Window, table: str = "predictions") -> str | None:
+        """A DuckDB table expression over the segments of ``window`` (None if there are none)."""
+        files = self.window_segments(deployment, window, table)
+        if not files:
+            return None
+        listing = ", ".join(_quote(p) for p in files)
+        return f"read_parquet([{listing}], union_by_name = true)"
+
+    def labelled(self, deployment: str, window: Window) -> pa.Table:
+        """Predictions of ``window`` (primary rows) with their ground truth, when it arrived:
+        ``request_id, row, timestamp, model_version, prediction, prediction_value, score, label,
+        label_value, correct`` (label columns null when no label has arrived yet). The latest
+        label of a row wins."""
+        return _retry(lambda: self._labelled(deployment, window))
+
+    def _labelled(self, deployment: str, window: Window) -> pa.Table:
+        import duckdb
+
+        preds = self.scan(deployment, window)
+        if preds is None:
+            return _empty_labelled()
+        first = hour_key(window.start_ms)
+        label_files = [
+            p for h in self.hours(deployment, "labels") if h >= first for p in self.segments(deployment, h, "labels")
+        ]
+        with duckdb.connect() as con:
+            con.execute("set TimeZone = 'UTC'")
+            cols = set(con.sql(f"select * from {preds} limit 0").columns)
+            score = "case when len(probabilities) = 2 then probabilities[2] end" if "probabilities" in cols else "null"
+            value = "prediction_value" if "prediction_value" in cols else "null"
+            role = "coalesce(role, 'primary') = 'primary'" if "role" in cols else "true"
+            p = (
+                "select request_id, coalesce(row, 0)::integer as row, epoch_ms(timestamp) as timestamp, "
+                f"model_version, prediction, {value}::double as prediction_value, {score}::double as score "
+                f"from {preds} where timestamp >= make_timestamp(?::bigint * 1000)::timestamptz "
+                f"and timestamp < make_timestamp(?::bigint * 1000)::timestamptz and {role}"
+            )
+            if not label_files:
+                nulls = "null::varchar as label, null::double as label_value, null::boolean as correct"
+                sql = f"select *, {nulls} from ({p})"
+            else:
+                labels = "read_parquet([" + ", ".join(_quote(f) for f in label_files) + "], union_by_name = true)"
+                sql = (
+                    f"with p as ({p}), l as (select request_id, coalesce(row, 0)::integer as row, label, label_value "
+                    f"from {labels} qualify row_number() over (partition by request_id, coalesce(row, 0) "
+                    "order by ingested_at desc) = 1) "
+                    "select p.*, l.label, l.label_value, "
+                    "case when l.label is null then null when l.label_value is not null and p.prediction_value "
+                    "is not null then l.label_value = p.prediction_value else l.label = p.prediction end as correct "
+                    "from p left join l using (request_id, row)"
+                )
+            rel = con.sql(sql + " order by timestamp, request_id, row", params=[window.start_ms, window.end_ms])
+            result: pa.Table = rel.to_arrow_table()
+            return result
+
+    # -- writing ------------------------------------------------------------------------------
+    def write_segment(self, table_name: str, deployment: str, hour: str, table: pa.Table, prefix: str) -> Path:
+        """Write one immutable segment (temporary name, then renamed into place)."""
+        folder = self._folder(table_name, deployment, hour)
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"{prefix}-{int(time.time() * 1000)}-{os.getpid()}-{uuid.uuid4().hex[:8]}.parquet"
+        tmp = folder / f".{name}.tmp"
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, folder / name)
+        return folder / name
+
+    # -- compaction ---------------------------------------------------------------------------
+    def compact(
+        self, *, now_ms: int, deployment: str | None = None, grace_ms: int = 10 * MINUTE, table: str = "predictions"
+    ) -> CompactionResult:
+        """Rewrite the segments of every closed hour (ended ``grace_ms`` ago) into one file."""
+        result = CompactionResult()
+        for dep in [deployment] if deployment else self._deployments(table):
+            for hour in self.hours(dep, table):
+                if hour_start(hour) + HOUR + grace_ms > now_ms:
+                    continue
+                folder = self._folder(table, dep, hour)
+                try:
+                    _finish_interrupted(folder)
+                    files = live_files(folder)
+                    if len(files) < 2:
+                        continue
+                    rows = compact_folder(folder, files, self if table == "predictions" else None)
+                except (OSError, pa.ArrowInvalid) as exc:  # one bad partition must not stop the rest
+                    result.errors.append(f"{folder}: {exc}")
+                    continue
+                result.partitions += 1
+                result.files_in += len(files)
+                result.files_out += 1
+                result.rows += rows
+        return result
+
+    def _deployments(self, table: str) -> list[str]:
+        root = self._root(table)
+        return sorted(p.name.split("=", 1)[1] for p in root.glob("deployment=*")) if root.is_dir() else []
+
+
+def summary_path(segment: Path) -> Path:
+    return segment.with_name(f".{segment.name}.summary")
+
+
+def _manifests(folder: Path) -> Iterator[tuple[Path, Path, list[str]]]:
+    for manifest in folder.glob(f".{_COMPACT_PREFIX}*.json"):
+        try:
+            doc = json.loads(manifest.read_text())
+        except (OSError, ValueError):
+            continue
+        yield manifest, folder / str(doc["target"]), [str(n) for n in doc["replaces"]]
+
+
+def live_files(folder: Path) -> list[Path]:
+    """Segments of a partition, without those a finished compaction replaced."""
+    if not folder.is_dir():
+        return []
+    files = sorted(p for p in folder.glob("*.parquet") if not p.name.startswith("."))
+    replaced: set[str] = set()
+    for _, target, names in _manifests(folder):
+        if target.exists():
+            replaced.update(names)
+    return [p for p in files if p.name not in replaced]
+
+
+def _finish_interrupted(folder: Path) -> None:
+    """Complete or undo compactions a crash interrupted."""
+    for manifest, target, names in _manifests(folder):
+        if target.exists():
+            for name in names:
+                for path in (folder / name, summary_path(folder / name)):
+                    path.unlink(missing_ok=True)
+        manifest.unlink(missing_ok=True)
+    for tmp in folder.glob(f".{_COMPACT_PREFIX}*.tmp"):
+        if tmp.stat().st_mtime < time.time() - 3600:
+            tmp.unlink(missing_ok=True)
+
+
+def compact_folder(folder: Path, files: Sequence[Path], store: MonitoringStore | None) -> int:
+    """Merge ``files`` of one partition into one file; returns its rows (see :meth:`compact`)."""
+    schemas = [pq.read_schema(p) for p in files]
+    schema = pa.unify_schemas(schemas, promote_options="permissive")
+    name = f"{_COMPACT_PREFIX}{int(time.time() * 1000)}-{uuid.uuid4().hex[:8]}.parquet"
+    target = folder / name
+    tmp = folder / f".{name}.tmp"
+    rows = 0
+    summary: SegmentSummary | None = None
+    with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        for path in files:  # one source at a time: memory stays at one segment
+            t = pq.read_table(path)
+            writer.write_table(_conform(t, schema))
+            rows += t.num_rows
+            if store is not None:
+                part = store.segment_summary(path)
+                summary = part if summary is None else summary.merge(part)
+    if summary is not None:
+        write_atomic(summary_path(target), summary.to_bytes())
+    manifest = folder / f".{name.removesuffix('.parquet')}.json"
+    write_atomic(manifest, json.dumps({"target": name, "replaces": [p.name for p in files]}).encode())
+    os.replace(tmp, target)
+    for path in files:
+        path.unlink(missing_ok=True)
+        summary_path(path).unlink(missing_ok=True)
+    manifest.unlink(missing_ok=True)
+    return rows
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    columns = []
+    for fld in schema:
+        if fld.name in table.column_names:
+            col = table[fld.name]
+            columns.append(col if col.type == fld.type else col.cast(fld.type))
+        else:
+            columns.append(pa.nulls(table.num_rows, fld.type))
+    return pa.table(columns, schema=schema)
+
+
+def _filter_time(table: pa.Table, window: Window) -> pa.Table:
+    ts = pc.cast(table["timestamp"], pa.int64())
+    mask = pc.and_(pc.greater_equal(ts, window.start_ms), pc.less(ts, window.end_ms))
+    return table.filter(mask)
+
+
+def _empty_labelled() -> pa.Table:
+    return pa.table(
+        {
+            "request_id": pa.array([], pa.string()),
+            "row": pa.array([], pa.int32()),
+            "timestamp": pa.array([], pa.int64()),
+            "model_version": pa.array([], pa.string()),
+            "prediction": pa.array([], pa.string()),
+            "prediction_value": pa.array([], pa.float64()),
+            "score": pa.array([], pa.float64()),
+            "label": pa.array([], pa.string()),
+            "label_value": pa.array([], pa.float64()),
+            "correct": pa.array([], pa.bool_()),
+        }
+    )
+
+
+def _retry(fn: Callable[[], T]) -> T:
+    """Run a read again when a compaction removed a file it had listed."""
+    for attempt in range(_RETRIES):
+        try:
+            return fn()
+        except FileNotFoundError:
+            if attempt == _RETRIES - 1:
+                raise
+        except Exception as exc:  # DuckDB reports a vanished file as an IOException
+            if ("No files found" not in str(exc) and "No such file" not in str(exc)) or attempt == _RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
