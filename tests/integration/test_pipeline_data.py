@@ -145,3 +145,10 @@ def test_evaluate_command_takes_a_model_folder(runtime: Runtime, tmp_path: Path,
     assert doc["rows"] == 200 and 0.5 < doc["metrics"]["roc_auc"] <= 1.0
     bad = CliRunner().invoke(app, ["evaluate", str(folder), "--data", str(tmp_path / "fresh.csv"), "--target", "nope"])
     assert bad.exit_code == 2 and "target column 'nope' is not in the data" in bad.stderr
+
+
+def test_evaluation_columns_must_exist(runtime: Runtime, tmp_path: Path, adult: pd.DataFrame) -> None:
+    write(tmp_path, adult)
+    text = SPEC.replace("evaluation: {bootstrap: 0}", "evaluation: {bootstrap: 0, sensitive: [gender]}")
+    with pytest.raises(InvalidArgument, match=r"required:gender \(missing column\(s\) \['gender'\]\)"):
+        run(runtime, text, tmp_path)

@@ -214,6 +214,11 @@ def evaluation_of(spec: PipelineSpec, fitted: Fitted) -> Evaluation:
         name=spec.name,
         **common,
     )
+    if spec.split.strategy == "kfold" and spec.search is not None:
+        report.notes.append(
+            "Hyperparameters were searched on every row before the k-fold evaluation, so the "
+            "out-of-fold metrics are somewhat optimistic; use a hold-out split for an unbiased estimate."
+        )
     rows = fitted.eval_index
     imp = importance(fitted.model, p.X.iloc[rows], p.y.iloc[rows], task=spec.task, seed=spec.seed)
     extra = {"folds": fitted.fold_sizes, "split": spec.split.strategy}

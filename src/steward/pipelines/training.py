@@ -23,7 +23,7 @@ from sklearn.pipeline import Pipeline
 
 from steward.core.errors import InvalidArgument, UserCodeError
 from steward.datasets.fingerprint import canonical_row_order
-from steward.datasets.validation import TypeRule, ValidationReport, default_rules, validate
+from steward.datasets.validation import RequiredRule, TypeRule, ValidationReport, default_rules, validate
 from steward.pipelines.leakage import LeakageReport, check_leakage
 from steward.pipelines.model_format import Signature, infer_signature
 from steward.pipelines.preprocessing import (
@@ -158,6 +158,9 @@ def prepare(spec: PipelineSpec, data: pd.DataFrame) -> Prepared:
         )
     features = _features(spec, data)
     rules = [*default_rules(data, target, list(features)), *_declared_types(spec), *spec.validation]
+    named = [spec.split.group_column, spec.split.time_column, *spec.evaluation.sensitive, *spec.evaluation.slices]
+    if any(named):
+        rules.append(RequiredRule(columns=list(dict.fromkeys(c for c in named if c))))
     report = validate(data, rules)
     frame = canonical_row_order(data)
     prepared = Prepared(frame, features, frame[list(features)], frame[target], [], None, None, report)
