@@ -189,7 +189,7 @@ def evaluate_classifier(
     ``slice_columns`` and ``sensitive`` name columns of ``frame`` (or give arrays in a mapping);
     ``slice_columns`` defaults to every column of ``frame``. Fairness compares groups of at
     least ``fairness_min_group_size`` rows (smaller ones are listed). Bootstrap intervals use
-    ``n_bootstrap`` resamples seeded by ``random_state`` (0 turns them off).
+    ``n_bootstrap`` resamples seeded by ``random_state``; ``n_bootstrap=0`` turns them off.
     """
     inputs = prepare_classification(
         y_true,
