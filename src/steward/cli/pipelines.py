@@ -86,7 +86,18 @@ def train(
     else:
         v = result.dataset_version
         console.print(f"Run [bold]{result.run_id}[/] in experiment {result.experiment!r}")
-        console.print(f"Dataset version {v.ref} ({v.num_rows} rows){' (new)' if v.parent_id is None else ''}")
+        state = "new version" if result.dataset_new else "known version"
+        console.print(f"Dataset {v.ref}: {state}, {v.num_rows} rows, from {v.source}")
+        val, leak = result.validation, result.leakage
+        console.print(
+            f"Validation: {val['errors']} error(s), {val['warnings']} warning(s); "
+            f"leakage guards: {leak['findings']} finding(s), {leak['blocking']} blocking"
+        )
+        if result.search:
+            console.print(
+                f"Search: {result.search['trials']} trials, best {result.search['metric']} "
+                f"{result.search['best_score']:.4f} with {result.search['best_params']}"
+            )
         keys = [k for k in sorted(result.metrics) if k in result.baseline_metrics][:14]
         table(
             "Metrics (evaluation rows)",
@@ -98,6 +109,7 @@ def train(
             ["gate", "passed", "reason"],
             [(g["gate"], "yes" if g["passed"] else "NO", g["reason"]) for g in result.gates],
         )
+        console.print(f"Model, signature, evaluation report and model card: steward runs show {result.run_id}")
     if not result.gates_passed:
         raise fail(f"run {result.run_id}: at least one gate failed", 1)
 

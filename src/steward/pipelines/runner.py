@@ -87,12 +87,13 @@ class TrainResult:
     validation: dict[str, Any] = field(default_factory=dict)
     leakage: dict[str, Any] = field(default_factory=dict)
     search: dict[str, Any] | None = None
+    dataset_new: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
             "experiment": self.experiment,
-            "dataset_version": self.dataset_version.to_dict(),
+            "dataset_version": {**self.dataset_version.to_dict(), "new": self.dataset_new},
             "metrics": self.metrics,
             "baseline_metrics": self.baseline_metrics,
             "gates": self.gates,
@@ -124,11 +125,11 @@ def load_data(spec: PipelineSpec, base_dir: Path, runtime: Runtime) -> tuple[pd.
     return sample_rows(df, spec.data.sample, spec.seed), name, kind, where
 
 
-def register(runtime: Runtime, name: str, df: pd.DataFrame, kind: str, source: str) -> DatasetVersion:
+def register(runtime: Runtime, name: str, df: pd.DataFrame, kind: str, source: str) -> tuple[DatasetVersion, bool]:
     with runtime.uow() as uow:
-        version, _ = datasets.register_version(uow, runtime.blobs, name, df, source_type=kind, source=source)
+        version, new = datasets.register_version(uow, runtime.blobs, name, df, source_type=kind, source=source)
         uow.commit()
-    return version
+    return version, new
 
 
 # logging helpers ---------------------------------------------------------------------------
@@ -248,7 +249,7 @@ def train(
     step = progress or (lambda _name: None)
     step("load")
     data, name, kind, source = load_data(spec, base_dir, runtime)
-    version = register(runtime, name, data, kind, source)
+    version, new = register(runtime, name, data, kind, source)
     spec_hash = spec.sha256()
     run = tracker.start_run(
         spec.experiment_name,
@@ -264,12 +265,13 @@ def train(
     )
     try:
         result = _train_in_run(spec, spec_text, run, tracker, data, version, step)
+        result.dataset_new = new
     except BaseException as exc:
         reason = exc.message if isinstance(exc, StewardError) else f"{type(exc).__name__}: {exc}"
         try:
             run.set_tags({"steward.failure": reason[:7000]})
         finally:
-            run.end("FAILED")
+            run.end("KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
         raise
     run.end("FINISHED")
     return result
