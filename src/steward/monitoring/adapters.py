@@ -4,13 +4,17 @@
   :class:`steward.notify.Notifier` (Slack-compatible and signed webhooks, email; retries; the
   delivery log). Tests may pass any object with ``send``.
 * :class:`RetrainLauncher`: what a rule with ``retrain: true`` starts. :class:`PipelineRetrainer`
-  runs a training pipeline spec in a background thread through ``steward.pipelines.runner``.
+  runs ``steward train SPEC`` (the pipeline runner's entry point) as a child process.
 * :func:`scrape_counters`: the model server's request counters, read from its ``/metrics``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,11 +24,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from steward.core.config import Settings
 from steward.core.errors import InvalidArgument
 
 if TYPE_CHECKING:
     from steward.notify.service import Notifier
-    from steward.runtime import Runtime
 
 log = logging.getLogger("steward.monitoring")
 
@@ -85,16 +89,17 @@ class RetrainLauncher(Protocol):
 
 
 class PipelineRetrainer:
-    """Runs a training pipeline spec (``steward train SPEC``) in a background thread.
+    """Launches ``steward train SPEC`` (the training pipeline's public entry point) as a child
+    process, so a user's training code can neither crash nor block the server; a thread waits
+    for it and reports the run it made.
 
-    ``tracker`` builds the tracking client the runner logs to (the entry point passes the
-    SDK's local client), so this module imports no entry point.
+    The child gets the store's settings (home, database, artifact root) in its environment.
     """
 
-    def __init__(self, runtime: Runtime, tracker: Callable[[], Any], *, base_dir: Path | None = None) -> None:
-        self.runtime = runtime
-        self.tracker = tracker
+    def __init__(self, settings: Settings, *, base_dir: Path | None = None, timeout_s: float = 6 * 3600) -> None:
+        self.settings = settings
         self.base_dir = base_dir
+        self.timeout_s = timeout_s
         self.threads: list[threading.Thread] = []
 
     def _resolve(self, pipeline: str) -> Path:
@@ -103,29 +108,69 @@ class PipelineRetrainer:
             path = self.base_dir / path
         if not path.is_file():
             raise InvalidArgument(f"No pipeline spec at {str(path)!r}.", field="retrain_pipeline")
-        return path
+        return path.resolve()
+
+    def command(self, path: Path) -> list[str]:
+        return [sys.executable, "-m", "steward.cli", "train", str(path), "--json", "--quiet"]
+
+    def environment(self) -> dict[str, str]:
+        s = self.settings
+        env = {k: v for k, v in os.environ.items() if not k.startswith("STEWARD_")}
+        env.update(
+            STEWARD_HOME=str(Path(s.home).resolve()),
+            STEWARD_DATABASE_URL=s.database_url,
+            STEWARD_ARTIFACT_ROOT=s.artifact_root,
+            STEWARD_SQLITE_SYNCHRONOUS=s.sqlite_synchronous,
+        )
+        return env
 
     def launch(
         self, pipeline: str, reason: Mapping[str, Any], on_done: Callable[[dict[str, Any]], None]
     ) -> dict[str, Any]:
         path = self._resolve(pipeline)
+        proc = subprocess.Popen(
+            self.command(path),
+            cwd=path.parent,
+            env=self.environment(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
-        def work() -> None:
-            from steward.pipelines.runner import train
-            from steward.pipelines.spec import load_spec
-
+        def wait() -> None:
             try:
-                spec, text = load_spec(path)
-                result = train(spec, text, runtime=self.runtime, tracker=self.tracker(), base_dir=path.parent)
-                on_done({"status": "succeeded", "pipeline": str(path), "run_id": getattr(result, "run_id", None)})
-            except Exception as exc:  # user code: recorded against the alert, never raised into the scheduler
-                log.exception("retraining failed")
-                on_done({"status": "failed", "pipeline": str(path), "error": f"{type(exc).__name__}: {exc}"[:500]})
+                out, err = proc.communicate(timeout=self.timeout_s)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, err = proc.communicate()
+            run_id = _run_id(out)
+            if proc.returncode == 0:
+                on_done({"status": "succeeded", "pipeline": str(path), "run_id": run_id})
+            else:
+                tail = (err or out or "").strip().splitlines()[-1:] or [""]
+                on_done(
+                    {
+                        "status": "failed",
+                        "pipeline": str(path),
+                        "run_id": run_id,
+                        "exit_code": proc.returncode,
+                        "error": tail[0][:500],
+                    }
+                )
 
-        thread = threading.Thread(target=work, name="steward-retrain", daemon=True)
+        thread = threading.Thread(target=wait, name="steward-retrain", daemon=True)
         self.threads.append(thread)
         thread.start()
-        return {"status": "running", "pipeline": str(path), "reason": dict(reason)}
+        return {"status": "running", "pipeline": str(path), "pid": proc.pid, "reason": dict(reason)}
+
+
+def _run_id(out: str | None) -> str | None:
+    try:
+        doc = json.loads(out or "")
+    except ValueError:
+        return None
+    value = doc.get("run_id") if isinstance(doc, dict) else None
+    return str(value) if value else None
 
 
 def parse_counters(text: str, deployment: str) -> tuple[float, float, float] | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -183,11 +183,11 @@ class MonitoringRepository:
 
     # leases ------------------------------------------------------------------------------------
     def acquire(self, name: str, holder: str, now: int, ttl_ms: int) -> bool:
-        """Take the lease ``name`` if it is free, expired or already ours (one statement, so two
-        replicas cannot both win); the caller commits at once."""
+        """Take the lease ``name`` if it is free or expired (one statement, so two replicas
+        cannot both win); the caller commits at once."""
         result = self.session.execute(
             update(LeaseRow)
-            .where(LeaseRow.name == name, or_(LeaseRow.expires_at < now, LeaseRow.holder == holder))
+            .where(LeaseRow.name == name, LeaseRow.expires_at <= now)
             .values(holder=holder, expires_at=now + ttl_ms)
         )
         if int(getattr(result, "rowcount", 0) or 0) == 1:

@@ -27,7 +27,7 @@ from steward.monitoring.models import AlertChange, AlertView, MonitorConfig, Run
 from steward.monitoring.reference import Reference, window_rows
 from steward.monitoring.report import column_doc, dataset_report
 from steward.monitoring.sources import build_reference
-from steward.monitoring.store import MonitoringStore
+from steward.monitoring.store import MonitoringStore, check_deployment
 from steward.monitoring.summaries import SegmentSummary
 from steward.monitoring.tables import AlertRow, FeatureDriftRow, MonitorRow, RunRow
 from steward.monitoring.windows import Window, WindowSpec, format_ms
@@ -84,8 +84,6 @@ def _config(row: MonitorRow) -> MonitorConfig:
 
 def configure_monitor(uow: UnitOfWork, deployment: str, config: MonitorConfig, *, clock: Clock | None = None) -> None:
     """Create or replace the monitor of ``deployment`` (a changed reference is rebuilt)."""
-    from steward.monitoring.store import check_deployment
-
     check_deployment(deployment)
     t = (clock or SystemClock()).now_ms()
     doc = config.document()
@@ -203,8 +201,6 @@ def run_monitor(
 
     Without a configured monitor, the reference is the first day of the log and no rules apply.
     """
-    from steward.monitoring.store import check_deployment
-
     check_deployment(deployment)
     step = progress or (lambda _name: None)
     now = deps.clock.now_ms() if now_ms is None else now_ms
@@ -413,6 +409,18 @@ def list_alerts(
     if state is not None and state not in ("firing", "resolved"):
         raise InvalidArgument(f"The 'state' must be 'firing' or 'resolved'. Got {state!r} instead.", field="state")
     return [alert_view(r) for r in uow.monitoring.alerts(deployment=deployment, state=state, limit=limit)]
+
+
+def get_alert(uow: UnitOfWork, alert_id: str) -> tuple[AlertView, list[dict[str, Any]]]:
+    """An alert and its events (fired, reminded, resolved, retraining), oldest first."""
+    row = uow.monitoring.alert(alert_id)
+    if row is None:
+        raise NotFound("alert", alert_id)
+    events = [
+        {"at": e.at, "action": e.action, "value": e.value, "detail": dict(e.detail)}
+        for e in uow.monitoring.events(alert_id)
+    ]
+    return alert_view(row), events
 
 
 def timeseries(uow: UnitOfWork, deployment: str, *, window: str | None = None, limit: int = 1000) -> dict[str, Any]:

@@ -174,6 +174,25 @@ class MonitoringStore:
                     total = total.merge(summarise(rows, sample_cap=self.sample_cap, seed=seed))
         return total
 
+    def totals(self, deployment: str, cache: dict[str, SegmentTotals] | None = None) -> SegmentTotals:
+        """Counts over the whole log of a deployment (rows per model version, requests, latency
+        bins): read from the cached summaries, and from ``cache`` (by segment path) when given,
+        since segments never change."""
+        total = SegmentTotals()
+        for hour in self.hours(deployment):
+            for path in self.segments(deployment, hour):
+                key = str(path)
+                part = cache.get(key) if cache is not None else None
+                if part is None:
+                    try:
+                        part = SegmentTotals.of(self.segment_summary(path))
+                    except FileNotFoundError:  # compacted meanwhile; its replacement is counted next time
+                        continue
+                    if cache is not None:
+                        cache[key] = part
+                total = total.add(part)
+        return total
+
     def summarise_pending(self, *, deployment: str | None = None, limit: int | None = None) -> int:
         """Compute the summaries not cached yet (a background job); returns how many."""
         done = 0
@@ -286,6 +305,40 @@ class MonitoringStore:
     def _deployments(self, table: str) -> list[str]:
         root = self._root(table)
         return sorted(p.name.split("=", 1)[1] for p in root.glob("deployment=*")) if root.is_dir() else []
+
+
+@dataclass(frozen=True)
+class SegmentTotals:
+    """The additive part of a summary: what Prometheus counters and histograms need."""
+
+    versions: tuple[tuple[str, int], ...] = ()
+    requests: int = 0
+    latency_bins: tuple[int, ...] = ()
+    latency_sum_ms: float = 0.0
+
+    @classmethod
+    def of(cls, s: SegmentSummary) -> SegmentTotals:
+        lat = s.latency
+        bins = tuple(int(b) for b in lat.bin_counts_) if lat is not None and lat.bin_counts_ is not None else ()
+        total_ms = lat.mean_ * lat.count_ if lat is not None and lat.count_ else 0.0
+        return cls(tuple(sorted(s.versions.items())), s.requests, bins, total_ms)
+
+    def add(self, other: SegmentTotals) -> SegmentTotals:
+        versions = dict(self.versions)
+        for k, v in other.versions:
+            versions[k] = versions.get(k, 0) + v
+        if not self.latency_bins:
+            bins = other.latency_bins
+        elif not other.latency_bins:
+            bins = self.latency_bins
+        else:
+            bins = tuple(a + b for a, b in zip(self.latency_bins, other.latency_bins, strict=True))
+        return SegmentTotals(
+            tuple(sorted(versions.items())),
+            self.requests + other.requests,
+            bins,
+            self.latency_sum_ms + other.latency_sum_ms,
+        )
 
 
 def summary_path(segment: Path) -> Path:
