@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from steward.auth.models import Principal
+from steward.web import monitoring
 from steward.web.nav import WORKSPACES, Workspace
 from steward.web.session import PageEndpoint, WebRoute
 from steward.web.templating import render
@@ -19,4 +20,11 @@ def _page(workspace: Workspace) -> PageEndpoint:
     return endpoint
 
 
-ROUTES = [WebRoute(f"/{w.slug}", _page(w), w.permission) for w in WORKSPACES if w.slug != "experiments"]
+ROUTES = [
+    *(
+        WebRoute(f"/{w.slug}", _page(w), w.permission)
+        for w in WORKSPACES
+        if w.slug not in ("experiments", "monitoring")
+    ),
+    *monitoring.ROUTES,
+]
