@@ -52,6 +52,7 @@ def test_train_prints_run_dataset_metrics_and_gates(trained: tuple[Path, dict[st
     assert {g["metric"] for g in doc["gates"]} >= {"roc_auc", "demographic_parity_difference"}
     assert doc["validation"]["passed"] and doc["leakage"]["blocking"] == 0
     assert doc["search"]["trials"] == 4
+    assert set(doc["headline"]) >= {"roc_auc", "balanced_accuracy"} and doc["headline"]["roc_auc"] > 0.85
 
 
 def test_the_run_has_every_piece(trained: tuple[Path, dict[str, Any]]) -> None:

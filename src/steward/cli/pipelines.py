@@ -98,11 +98,14 @@ def train(
                 f"Search: {result.search['trials']} trials, best {result.search['metric']} "
                 f"{result.search['best_score']:.4f} with {result.search['best_params']}"
             )
-        keys = [k for k in sorted(result.metrics) if k in result.baseline_metrics][:14]
+        keys = list(result.headline) or [k for k in sorted(result.metrics) if k in result.baseline_metrics][:14]
         table(
             "Metrics (evaluation rows)",
             ["metric", "model", "baseline"],
-            [(k, f"{result.metrics[k]:.4f}", f"{result.baseline_metrics[k]:.4f}") for k in keys],
+            [
+                (k, _fmt(result.headline.get(k, result.metrics.get(k))), _fmt(result.baseline_metrics.get(k)))
+                for k in keys
+            ],
         )
         table(
             "Gates",
@@ -112,6 +115,10 @@ def train(
         console.print(f"Model, signature, evaluation report and model card: steward runs show {result.run_id}")
     if not result.gates_passed:
         raise fail(f"run {result.run_id}: at least one gate failed", 1)
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
 
 
 def _load_model(ref: str) -> tuple[Any, Any]:

@@ -64,6 +64,7 @@ search:                         # Optuna, seeded; each trial is a child run of t
     max_leaf_nodes: {type: int, low: 8, high: 32}
 
 evaluation:
+  metrics: [roc_auc, average_precision, balanced_accuracy, f1, log_loss, brier, expected_calibration_error]
   sensitive: [sex, race]        # fairness per group
   slices: [age, education, hours_per_week]   # metrics per value / bin, worst slices
   bootstrap: 200                # seeded bootstrap confidence intervals

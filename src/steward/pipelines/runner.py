@@ -88,12 +88,14 @@ class TrainResult:
     leakage: dict[str, Any] = field(default_factory=dict)
     search: dict[str, Any] | None = None
     dataset_new: bool = False
+    headline: dict[str, float | None] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
             "experiment": self.experiment,
             "dataset_version": {**self.dataset_version.to_dict(), "new": self.dataset_new},
+            "headline": self.headline,
             "metrics": self.metrics,
             "baseline_metrics": self.baseline_metrics,
             "gates": self.gates,
@@ -408,6 +410,7 @@ def _train_in_run(
         },
         leakage={"findings": len(leakage.findings), "blocking": len(leakage.blocking)},
         search=search,
+        headline={m: _finite(ev.report.gate_metrics()).get(m) for m in spec.evaluation.metrics},
     )
 
 

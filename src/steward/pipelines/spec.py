@@ -180,6 +180,10 @@ class SearchSpec(_Spec):
 
 
 class EvaluationSpec(_Spec):
+    metrics: list[str] = Field(
+        default_factory=list,
+        description="Headline metrics shown first by `steward train` (every metric is computed and logged).",
+    )
     sensitive: list[str] = Field(default_factory=list)
     slices: list[str] = Field(default_factory=list)
     bootstrap: int = Field(default=200, ge=0, le=10_000)
