@@ -20,6 +20,7 @@ from steward.evaluation import (
     EvaluationReport,
     evaluate_classifier,
     evaluate_regressor,
+    learning_curve,
     model_card,
     permutation_importance,
     render_html,
@@ -158,6 +159,33 @@ def importance(model: Any, X: pd.DataFrame, y: pd.Series, *, task: str, seed: in
     except Exception as exc:
         raise UserCodeError("permutation importance", exc) from exc
     return [{"feature": f.feature, "importance": f.importance, "std": f.std, "method": f.method} for f in found]
+
+
+def learning_curve_of(
+    model: Any,
+    X: pd.DataFrame,  # noqa: N803
+    y: pd.Series,
+    *,
+    task: str,
+    seed: int,
+) -> dict[str, Any]:
+    """Cross-validated (3-fold) train and validation scores of a fresh copy of ``model`` on
+    growing shares of the training rows."""
+    from sklearn.base import clone
+
+    from steward.pipelines.search import default_metric
+
+    scoring = default_metric(task, int(y.nunique()))
+    with native_threads(1):
+        curve = learning_curve(clone(model), X, y, cv=3, scoring=scoring, random_state=seed)
+    return {
+        "scoring": scoring,
+        "train_sizes": curve.train_sizes,
+        "train_mean": curve.train_mean,
+        "train_std": curve.train_std,
+        "validation_mean": curve.test_mean,
+        "validation_std": curve.test_std,
+    }
 
 
 def model_scores(model: Any, X: pd.DataFrame, task: str) -> np.ndarray:  # noqa: N803

@@ -29,13 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 
 from steward.core.errors import InvalidArgument, StewardError
 from steward.datasets import service as datasets
 from steward.datasets.models import DatasetVersion
 from steward.pipelines import model_format
-from steward.pipelines.evaluate import Evaluation, evaluate_scores, importance
+from steward.pipelines.evaluate import Evaluation, evaluate_scores, importance, learning_curve_of
 from steward.pipelines.search import Trial
 from steward.pipelines.sources import load_file, load_package_dataset
 from steward.pipelines.spec import DatasetSource, FileSource, PipelineSpec
@@ -224,7 +225,15 @@ def evaluation_of(spec: PipelineSpec, fitted: Fitted) -> Evaluation:
         )
     rows = fitted.eval_index
     imp = importance(fitted.model, p.X.iloc[rows], p.y.iloc[rows], task=spec.task, seed=spec.seed)
-    extra = {"folds": fitted.fold_sizes, "split": spec.split.strategy}
+    extra: dict[str, Any] = {"folds": fitted.fold_sizes, "split": spec.split.strategy}
+    if ev.learning_curve:
+        if spec.split.strategy in ("group", "temporal"):
+            report.notes.append("No learning curve: its shuffled folds would mix groups or time order.")
+        else:
+            train_rows = p.folds[0].train if spec.split.strategy != "kfold" else np.arange(len(p.X))
+            extra["learning_curve"] = learning_curve_of(
+                fitted.model, p.X.iloc[train_rows], p.y.iloc[train_rows], task=spec.task, seed=spec.seed
+            )
     return Evaluation(report, baseline, imp, extra=extra)
 
 
@@ -368,6 +377,10 @@ def _train_in_run(
     metrics = _metrics_of(ev)
     metrics["gates.passed"] = 1.0 if ev.gates_passed else 0.0
     run.log_metrics(metrics)
+    curve = ev.extra.get("learning_curve")
+    if curve:
+        for size, tr, va in zip(curve["train_sizes"], curve["train_mean"], curve["validation_mean"], strict=True):
+            run.log_metrics({"learning_curve.train": tr, "learning_curve.validation": va}, step=size)
     step("save")
     for fname, blob in model_format.model_files(fitted.model, fitted.signature, extra_modules=_extra(spec)).items():
         run.log_bytes(blob, f"model/{fname}")

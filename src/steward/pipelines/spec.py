@@ -187,6 +187,9 @@ class EvaluationSpec(_Spec):
     sensitive: list[str] = Field(default_factory=list)
     slices: list[str] = Field(default_factory=list)
     bootstrap: int = Field(default=200, ge=0, le=10_000)
+    learning_curve: bool = Field(
+        default=True, description="Cross-validated learning curve on the training rows (random / stratified splits)."
+    )
     min_support: int = Field(default=30, ge=1)
 
 
