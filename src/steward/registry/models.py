@@ -112,22 +112,14 @@ class LoggedModel:
 
 def check_model_name(name: str, field_name: str = "name") -> str:
     if not isinstance(name, str) or not name.strip():
-        raise InvalidArgument(
-            f"The '{field_name}' parameter must be a non-empty model name.", field=field_name
-        )
+        raise InvalidArgument(f"The '{field_name}' parameter must be a non-empty model name.", field=field_name)
     if len(name) > MAX_NAME:
-        raise InvalidArgument(
-            f"A model name must be at most {MAX_NAME} characters. Got {len(name)}.", field=field_name
-        )
+        raise InvalidArgument(f"A model name must be at most {MAX_NAME} characters. Got {len(name)}.", field=field_name)
     if "/" in name or ":" in name:
-        raise InvalidArgument(
-            f"Invalid model name {name!r}: names cannot contain '/' or ':'.", field=field_name
-        )
+        raise InvalidArgument(f"Invalid model name {name!r}: names cannot contain '/' or ':'.", field=field_name)
     norm = posixpath.normpath(name)
     if norm != name or norm == "." or norm.startswith(".."):
-        raise InvalidArgument(
-            f"Invalid model name {name!r}: it would resolve to {norm!r} as a path.", field=field_name
-        )
+        raise InvalidArgument(f"Invalid model name {name!r}: it would resolve to {norm!r} as a path.", field=field_name)
     return name
 
 
@@ -143,9 +135,7 @@ def check_alias(alias: str, *, for_write: bool = False) -> str:
     if for_write and alias.lower() == LATEST:
         raise InvalidArgument("The alias 'latest' (in any case) is reserved.", field="alias")
     if for_write and _VERSION_ALIAS.match(alias):
-        raise InvalidArgument(
-            f"The alias {alias!r} is reserved: it reads as a version number.", field="alias"
-        )
+        raise InvalidArgument(f"The alias {alias!r} is reserved: it reads as a version number.", field="alias")
     return alias
 
 
@@ -177,9 +167,7 @@ def parse_stage(stage: str) -> Stage:
     for s in Stage:
         if s.value.lower() == (stage or "").strip().lower():
             return s
-    raise InvalidArgument(
-        f"The stage must be one of {[s.value for s in Stage]}. Got {stage!r} instead.", field="stage"
-    )
+    raise InvalidArgument(f"The stage must be one of {[s.value for s in Stage]}. Got {stage!r} instead.", field="stage")
 
 
 def version_at(events: Sequence[AliasEvent], t: int) -> int | None:
@@ -195,15 +183,11 @@ def version_at(events: Sequence[AliasEvent], t: int) -> int | None:
     return held
 
 
-def latest_per_stage(
-    versions: Sequence[ModelVersion], stages: Sequence[Stage] | None = None
-) -> list[ModelVersion]:
+def latest_per_stage(versions: Sequence[ModelVersion], stages: Sequence[Stage] | None = None) -> list[ModelVersion]:
     """The highest version in each of ``stages`` (default: all), ordered by stage then version."""
     wanted = list(stages) if stages else list(Stage)
     best: dict[str, ModelVersion] = {}
     for v in versions:
-        if v.stage in {s.value for s in wanted} and (
-            v.stage not in best or v.version > best[v.stage].version
-        ):
+        if v.stage in {s.value for s in wanted} and (v.stage not in best or v.version > best[v.stage].version):
             best[v.stage] = v
     return [best[s.value] for s in wanted if s.value in best]

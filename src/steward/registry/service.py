@@ -102,9 +102,7 @@ def _offset(page_token: str | None) -> int:
     state = decode_token(page_token)
     offset = int(state.get("offset", 0)) if state else 0
     if offset < 0:
-        raise InvalidArgument(
-            f"The page_token is not one this server issued: {page_token!r}.", field="page_token"
-        )
+        raise InvalidArgument(f"The page_token is not one this server issued: {page_token!r}.", field="page_token")
     return offset
 
 
@@ -132,9 +130,7 @@ def _version_row(uow: UnitOfWork, name: str, version: object) -> tuple[Registere
     model = _model_row(uow, name)
     row = uow.registry.version_row(model.id, number)
     if row is None:
-        raise NotFound(
-            "model_version", f"{name}/{number}", f"Model version {name!r} version {number} not found."
-        )
+        raise NotFound("model_version", f"{name}/{number}", f"Model version {name!r} version {number} not found.")
     return model, row
 
 
@@ -166,9 +162,7 @@ def create_version(
     """
     model = _model_row(uow, name)
     if not source:
-        raise InvalidArgument(
-            "A model version needs a 'source' (where the model's files are).", field="source"
-        )
+        raise InvalidArgument("A model version needs a 'source' (where the model's files are).", field="source")
     logged_model_id = logged_model_id or _logged_model_id(source)
     if logged_model_id:
         logged = uow.registry.logged_model_row(logged_model_id)
@@ -202,9 +196,7 @@ def get_version(uow: UnitOfWork, name: str, version: object) -> ModelVersion:
     return _to_version(uow, *_version_row(uow, name, version))
 
 
-def update_version(
-    uow: UnitOfWork, name: str, version: object, *, description: str | None = None
-) -> ModelVersion:
+def update_version(uow: UnitOfWork, name: str, version: object, *, description: str | None = None) -> ModelVersion:
     model, row = _version_row(uow, name, version)
     if description is not None:
         row.description = description
@@ -252,9 +244,7 @@ def set_version_tag(uow: UnitOfWork, name: str, version: object, key: str, value
 def delete_version_tag(uow: UnitOfWork, name: str, version: object, key: str) -> None:
     _, row = _version_row(uow, name, version)
     if not uow.registry.delete_version_tag(row.id, key):
-        raise NotFound(
-            "model_version_tag", key, f"Model version {name!r} version {row.version} has no tag {key!r}."
-        )
+        raise NotFound("model_version_tag", key, f"Model version {name!r} version {row.version} has no tag {key!r}.")
 
 
 def latest_versions(uow: UnitOfWork, name: str, stages: Sequence[str] | None = None) -> list[ModelVersion]:
@@ -329,9 +319,7 @@ def set_alias(
     return event
 
 
-def delete_alias(
-    uow: UnitOfWork, name: str, alias: str, *, actor: str = "", reason: str = ""
-) -> AliasEvent | None:
+def delete_alias(uow: UnitOfWork, name: str, alias: str, *, actor: str = "", reason: str = "") -> AliasEvent | None:
     """Remove ``alias`` (recorded); removing one that does not exist changes nothing (as MLflow)."""
     check_alias(alias)
     model = _model_row(uow, name)
@@ -513,8 +501,7 @@ def _logged_model_sort_key(field_name: str) -> Callable[[LoggedModel], Any]:
     name = {"creation_time": "creation_timestamp"}.get(field_name, field_name)
     if name not in _LOGGED_MODEL_ATTRIBUTES:
         raise InvalidArgument(
-            f"Logged models can be ordered by {sorted(_LOGGED_MODEL_ATTRIBUTES)}. "
-            f"Got {field_name!r} instead.",
+            f"Logged models can be ordered by {sorted(_LOGGED_MODEL_ATTRIBUTES)}. Got {field_name!r} instead.",
             field="order_by",
         )
     attr = _LOGGED_MODEL_ATTRIBUTES[name]

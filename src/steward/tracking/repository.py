@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
@@ -31,6 +32,7 @@ def _table(model: type[Any]) -> Table:
 
 
 _METRIC_COLUMNS = ("run_id", "key", "value", "is_nan", "step", "timestamp")
+_ID_CHUNK = 10_000  # ids per IN list: below SQLite's and PostgreSQL's bound-parameter limits
 
 
 def _metric_value(value: float, is_nan: bool) -> float:
@@ -330,8 +332,8 @@ class TrackingRepository:
         order: Sequence[OrderKey],
         offset: int,
         limit: int,
-    ) -> list[RunRow]:
-        """Runs matching ``filters`` in ``order``, one page, filtered and sorted in SQL."""
+    ) -> list[str]:
+        """Ids of the runs matching ``filters`` in ``order``, one page, filtered and sorted in SQL."""
         from steward.tracking.search_repository import SearchRepository
 
         return SearchRepository(self.session).search_runs(
@@ -374,3 +376,80 @@ class TrackingRepository:
             )
         )
         return {(k, s, t, None if nan else v) for k, s, t, v, nan in rows}
+
+    def load_runs_by_id(self, run_ids: Sequence[str]) -> list[Run]:
+        """Runs in the order of ``run_ids`` (unknown ids skipped), read as plain rows, without
+        ORM objects: five queries per 10,000 runs. The fast path for search pages."""
+        out: list[Run] = []
+        ids = list(run_ids)
+        for start in range(0, len(ids), _ID_CHUNK):
+            out += self._load_chunk(ids[start : start + _ID_CHUNK])
+        return out
+
+    def _load_chunk(self, ids: list[str]) -> list[Run]:
+        rows = self._driver_rows
+        # Through the driver, SQLite hands JSON columns over as text; psycopg decodes them.
+        sqlite = self.session.get_bind().dialect.name == "sqlite"
+
+        def _json(value: Any) -> Any:
+            return json.loads(value) if sqlite and value is not None else value
+
+        run_columns = (
+            RunRow.id, RunRow.experiment_id, RunRow.name, RunRow.status, RunRow.start_time, RunRow.end_time,
+            RunRow.user_id, RunRow.source, RunRow.git_commit, RunRow.environment, RunRow.lifecycle_stage,
+            RunRow.artifact_uri,
+        )
+        base: dict[str, tuple[Any, ...]] = {
+            r[0]: tuple(r) for r in rows(select(*run_columns).where(RunRow.id.in_(ids)))
+        }
+        params: dict[str, dict[str, str]] = {i: {} for i in base}
+        tags: dict[str, dict[str, str]] = {i: {} for i in base}
+        metrics: dict[str, dict[str, Metric]] = {i: {} for i in base}
+        inputs: dict[str, list[DatasetInput]] = {i: [] for i in base}
+        if base:
+            for run_id, key, value in rows(
+                select(ParamRow.run_id, ParamRow.key, ParamRow.value).where(ParamRow.run_id.in_(ids))
+            ):
+                params[run_id][key] = value
+            for run_id, key, value in rows(
+                select(RunTagRow.run_id, RunTagRow.key, RunTagRow.value).where(RunTagRow.run_id.in_(ids))
+            ):
+                tags[run_id][key] = value
+            nan = math.nan
+            for run_id, key, number, is_nan, step, ts in rows(
+                select(
+                    LatestMetricRow.run_id, LatestMetricRow.key, LatestMetricRow.value, LatestMetricRow.is_nan,
+                    LatestMetricRow.step, LatestMetricRow.timestamp,
+                ).where(LatestMetricRow.run_id.in_(ids))
+            ):
+                metrics[run_id][key] = Metric(key, nan if is_nan else number, step, ts)
+            for run_id, run_tags, name, digest, source_type, source, schema, profile, num_rows in rows(
+                select(
+                    RunInputRow.run_id, RunInputRow.tags, DatasetRow.name, DatasetRow.digest, DatasetRow.source_type,
+                    DatasetRow.source, DatasetRow.schema, DatasetRow.profile, DatasetRow.num_rows,
+                )
+                .join(DatasetRow, DatasetRow.id == RunInputRow.dataset_id)
+                .where(RunInputRow.run_id.in_(ids))
+            ):
+                inputs[run_id].append(
+                    DatasetInput(name, digest, source_type, source, _json(schema), _json(profile), num_rows,
+                                 _json(run_tags) or {})
+                )
+        out = []
+        for i in ids:
+            if i in base:
+                r = base[i]
+                out.append(
+                    Run(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], _json(r[9]), r[10], r[11],
+                        params[i], metrics[i], tags[i], inputs[i])
+                )
+        return out
+
+    def _driver_rows(self, stmt: Any) -> list[Any]:
+        """Rows of a Core select straight from the database driver: no per-row type
+        processing, so booleans may come back as 0/1 and JSON columns as text. For bulk reads
+        only, where per-row overhead dominates."""
+        compiled = stmt.compile(dialect=self.session.get_bind().dialect, compile_kwargs={"render_postcompile": True})
+        params = compiled.construct_params()
+        args: Any = tuple(params[k] for k in compiled.positiontup or ()) if compiled.positional else params
+        return list(self.session.connection().exec_driver_sql(compiled.string, args).fetchall())

@@ -233,9 +233,7 @@ def _tokenize(text: str, what: str) -> list[_Tok]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None:
-            raise InvalidArgument(
-                f"Invalid {what} {text!r}: unexpected {text[pos]!r} at position {pos}.", field=what
-            )
+            raise InvalidArgument(f"Invalid {what} {text!r}: unexpected {text[pos]!r} at position {pos}.", field=what)
         kind = m.lastgroup or ""
         prev = out[-1] if out else None
         if (
@@ -435,11 +433,7 @@ class _Parser:
         if kind not in d.order_kinds:
             raise self.error(f"cannot order by a {kind.value}", at)
         if kind is Kind.ATTRIBUTE:
-            valid = (
-                d.order_attributes
-                if d.order_attributes is not None
-                else d.string_attributes | d.numeric_attributes
-            )
+            valid = d.order_attributes if d.order_attributes is not None else d.string_attributes | d.numeric_attributes
             if key not in valid:
                 raise self.error(f"invalid attribute to order by; valid ones are {sorted(valid)}", at)
         ascending = True

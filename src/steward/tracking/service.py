@@ -432,7 +432,7 @@ def search_runs(
     order = search.parse_order_by(order_by, search.RUNS)
     ids = [_experiment_row(uow, e).id for e in experiment_ids]
     offset = _search_offset(page_token)
-    rows = uow.tracking.search_runs(
+    run_ids = uow.tracking.search_runs(
         experiment_ids=ids,
         stages=_stages(view),
         filters=filters,
@@ -440,9 +440,9 @@ def search_runs(
         offset=offset,
         limit=max_results + 1,
     )
-    more = len(rows) > max_results
+    more = len(run_ids) > max_results
     token = encode_token({"offset": offset + max_results}) if more else None
-    return Page(uow.tracking.load_runs(rows[:max_results]), token)
+    return Page(uow.tracking.load_runs_by_id(run_ids[:max_results]), token)
 
 
 def search_experiments(

@@ -4,6 +4,7 @@ int64 as numbers, enums by name, doubles via :func:`num`)."""
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from steward.api.mlflow._wire import num
@@ -82,15 +83,25 @@ def dataset_input(d: DatasetInput) -> dict[str, Any]:
 
 
 def run(r: Run, model_outputs: list[str] | None = None) -> dict[str, Any]:
+    # The hot path of search: thousands of runs per response, so no helper calls per item.
+    finite = math.isfinite
     return {
         "info": run_info(r),
         "data": {
-            "metrics": [metric(m) for m in r.metrics.values()],
-            "params": key_values(r.params),
-            "tags": key_values(r.tags),
+            "metrics": [
+                {
+                    "key": m.key,
+                    "value": m.value if finite(m.value) else num(m.value),
+                    "timestamp": m.timestamp,
+                    "step": m.step,
+                }
+                for m in r.metrics.values()
+            ],
+            "params": [{"key": k, "value": v} for k, v in r.params.items()],
+            "tags": [{"key": k, "value": v} for k, v in r.tags.items()],
         },
         "inputs": {"dataset_inputs": [dataset_input(d) for d in r.inputs]},
-        "outputs": {"model_outputs": [{"model_id": m, "step": 0} for m in model_outputs or []]},
+        "outputs": {"model_outputs": [{"model_id": m, "step": 0} for m in model_outputs or ()]},
     }
 
 
