@@ -24,6 +24,8 @@ from steward.evaluation import (
     model_card,
     permutation_importance,
     render_html,
+    shap_available,
+    shap_importance,
 )
 from steward.pipelines.model_format import Signature, unseen_categories, validate_input
 from steward.pipelines.training import native_threads
@@ -145,7 +147,8 @@ def evaluate_scores(
 
 
 def importance(model: Any, X: pd.DataFrame, y: pd.Series, *, task: str, seed: int) -> list[dict[str, Any]]:  # noqa: N803
-    """Permutation importance on (a seeded sample of at most 2,000 of) the evaluation rows."""
+    """Permutation importance on (a seeded sample of at most 2,000 of) the evaluation rows, and
+    SHAP importance too when the ``shap`` extra is installed."""
     if len(X) > _IMPORTANCE_ROWS:
         pick = np.random.default_rng(seed).choice(len(X), _IMPORTANCE_ROWS, replace=False)
         pick.sort()
@@ -158,7 +161,15 @@ def importance(model: Any, X: pd.DataFrame, y: pd.Series, *, task: str, seed: in
         raise
     except Exception as exc:
         raise UserCodeError("permutation importance", exc) from exc
-    return [{"feature": f.feature, "importance": f.importance, "std": f.std, "method": f.method} for f in found]
+    out = [{"feature": f.feature, "importance": f.importance, "std": f.std, "method": f.method} for f in found]
+    if shap_available():  # the `shap` extra: mean |SHAP value| per input column, beside the permutation figures
+        try:
+            with native_threads(1):
+                values = shap_importance(model, X, max_samples=500, random_state=seed) or []
+        except Exception as exc:  # optional figures: a failure is reported, it does not fail training
+            return [*out, {"feature": None, "importance": None, "std": None, "method": "shap", "error": str(exc)}]
+        out += [{"feature": f.feature, "importance": f.importance, "std": f.std, "method": f.method} for f in values]
+    return out
 
 
 def learning_curve_of(
