@@ -120,7 +120,7 @@ def test_run_holds_every_piece(trained: Any) -> None:
     assert report["baseline"]["metrics"]["roc_auc"] == pytest.approx(0.5)
     assert report["importance"] and {"feature", "importance"} <= set(report["importance"][0])
     curve = report["learning_curve"]
-    assert len(curve["train_sizes"]) == 5 and curve["scoring"] == "roc_auc"
+    assert len(curve["train_sizes"]) == 4 and curve["scoring"] == "roc_auc"
     assert "learning_curve.validation" in run.metrics
     validation = json.loads(read(runtime, result.run_id, "validation/report.json"))
     assert validation["passed"] and any(r["name"] == "range:age" for r in validation["results"])

@@ -188,7 +188,9 @@ def learning_curve_of(
 
     scoring = default_metric(task, int(y.nunique()))
     with native_threads(1):
-        curve = learning_curve(clone(model), X, y, cv=3, scoring=scoring, random_state=seed)
+        curve = learning_curve(
+            clone(model), X, y, train_sizes=(0.1, 0.3, 0.6, 1.0), cv=3, scoring=scoring, random_state=seed
+        )
     return {
         "scoring": scoring,
         "train_sizes": curve.train_sizes,
