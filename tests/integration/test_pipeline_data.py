@@ -152,3 +152,16 @@ def test_evaluation_columns_must_exist(runtime: Runtime, tmp_path: Path, adult: 
     text = SPEC.replace("evaluation: {bootstrap: 0}", "evaluation: {bootstrap: 0, sensitive: [gender]}")
     with pytest.raises(InvalidArgument, match=r"required:gender \(missing column\(s\) \['gender'\]\)"):
         run(runtime, text, tmp_path)
+
+
+def test_a_registered_dataset_version_is_a_source(runtime: Runtime, tmp_path: Path, adult: pd.DataFrame) -> None:
+    from steward.datasets import service as datasets
+
+    with runtime.uow() as uow:
+        version, _ = datasets.register_version(uow, runtime.blobs, "adult-600", adult, source="test")
+        uow.commit()
+    text = SPEC.replace("{path: data.csv}", "{dataset: adult-600}")
+    result = run(runtime, text, tmp_path)
+    assert result.dataset_version.id == version.id and not result.dataset_new
+    prefix = run(runtime, SPEC.replace("{path: data.csv}", f"{{dataset: '{version.ref}'}}"), tmp_path)
+    assert prefix.predictions_sha256 == result.predictions_sha256
