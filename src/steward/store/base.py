@@ -24,6 +24,7 @@ def load_all_tables() -> MetaData:
     import steward.artifacts.tables
     import steward.auth.tables
     import steward.datasets.tables
+    import steward.deployments.tables
     import steward.monitoring.tables
     import steward.notify.tables
     import steward.registry.promotion_tables

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 if TYPE_CHECKING:
     from steward.artifacts.repository import ArtifactIndex
     from steward.auth.repository import AuthRepository
+    from steward.deployments.repository import DeploymentRepository
     from steward.monitoring.repository import MonitoringRepository
     from steward.notify.repository import NotifyRepository
     from steward.registry.repository import RegistryRepository
@@ -50,6 +51,12 @@ class UnitOfWork:
         from steward.artifacts.repository import ArtifactIndex
 
         return ArtifactIndex(self.session)
+
+    @property
+    def deployments(self) -> DeploymentRepository:
+        from steward.deployments.repository import DeploymentRepository
+
+        return DeploymentRepository(self.session)
 
     @property
     def notify(self) -> NotifyRepository:
