@@ -16,10 +16,14 @@ from steward.api.mlflow import artifacts, experiments, logged_models, registry, 
 __all__ = ["router"]
 
 router = APIRouter(tags=["mlflow"])
-for _module in (experiments, runs, logged_models, registry):
+# Routes are matched in order, one after another: the client's hottest calls (runs: log-metric,
+# log-batch, get, create, update) come first, the UI's /ajax-api copies after every /api route.
+_TRACKING = (runs, logged_models, experiments, registry)
+for _module in _TRACKING:
     router.include_router(_module.router, prefix="/api/2.0/mlflow")
-    router.include_router(_module.router, prefix="/ajax-api/2.0/mlflow", include_in_schema=False)
 router.include_router(artifacts.router, prefix="/api/2.0/mlflow-artifacts")
+for _module in _TRACKING:
+    router.include_router(_module.router, prefix="/ajax-api/2.0/mlflow", include_in_schema=False)
 router.include_router(artifacts.router, prefix="/ajax-api/2.0/mlflow-artifacts", include_in_schema=False)
 # Last: its catch-all answers MLflow paths none of the routers above serve.
 router.include_router(server.router)

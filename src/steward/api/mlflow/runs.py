@@ -32,6 +32,67 @@ def _with_outputs(uow: UnitOfWork, runs: list[Run]) -> list[dict[str, Any]]:
     return [convert.run(r, outputs[r.id]) for r in runs]
 
 
+@router.post("/runs/log-metric")
+def log_metric(msg: Msg, rt: Rt, _: Write) -> Response:
+    value = msg.number("value")
+    if value is None:
+        raise InvalidArgument("Missing value for required parameter 'value'.", field="value")
+    batch = MetricBatch(
+        [msg.required("key")], [value], [msg.integer("step", 0) or 0], [msg.integer("timestamp") or now_ms()]
+    )
+    with rt.uow() as uow:
+        service.log_metrics_once(uow, msg.run_id(), batch)
+        uow.commit()
+    return ok()
+
+
+def _metric_batch(items: list[dict[str, Any]]) -> MetricBatch:
+    keys: list[str] = []
+    values: list[float] = []
+    steps: list[int] = []
+    stamps: list[int] = []
+    now = now_ms()
+    for m in items:
+        key, value = m.get("key"), m.get("value")
+        if not isinstance(key, str) or value is None or isinstance(value, bool):
+            raise InvalidArgument(
+                f"Each metric needs a string 'key' and a numeric 'value'. Got {m!r}.", field="metrics"
+            )
+        try:
+            keys.append(key)
+            values.append(float(value))
+            steps.append(int(m.get("step") or 0))
+            stamps.append(int(m.get("timestamp") or now))
+        except (TypeError, ValueError):
+            raise InvalidArgument(
+                f"Metric {key!r} has a malformed value, step or timestamp: {m!r}.", field="metrics"
+            ) from None
+    return MetricBatch(keys, values, steps, stamps)
+
+
+@router.post("/runs/log-batch")
+def log_batch(msg: Msg, rt: Rt, _: Write) -> Response:
+    run_id = msg.run_id()
+    batch = _metric_batch(msg.objects("metrics"))
+    params = msg.key_values("params")
+    tags = msg.key_values("tags")
+    with rt.uow() as uow:
+        if params:
+            service.log_params(uow, run_id, params)
+        if len(batch):
+            service.log_metrics_once(uow, run_id, batch)
+        if tags:
+            _set_tags(uow, run_id, tags)
+        uow.commit()
+    return ok()
+
+
+def _set_tags(uow: UnitOfWork, run_id: str, tags: dict[str, str]) -> None:
+    service.set_tags(uow, run_id, tags)
+    if RUN_NAME_TAG in tags:  # MLflow renames the run when its name tag is set
+        service.update_run(uow, run_id, name=tags[RUN_NAME_TAG])
+
+
 @router.post("/runs/create")
 def create(msg: Msg, rt: Rt, request: Request, who: Write) -> Response:
     tags = msg.key_values("tags")
@@ -98,73 +159,12 @@ def restore(msg: Msg, rt: Rt, _: Write) -> Response:
     return ok()
 
 
-@router.post("/runs/log-metric")
-def log_metric(msg: Msg, rt: Rt, _: Write) -> Response:
-    value = msg.number("value")
-    if value is None:
-        raise InvalidArgument("Missing value for required parameter 'value'.", field="value")
-    batch = MetricBatch(
-        [msg.required("key")], [value], [msg.integer("step", 0) or 0], [msg.integer("timestamp") or now_ms()]
-    )
-    with rt.uow() as uow:
-        service.log_metrics_once(uow, msg.run_id(), batch)
-        uow.commit()
-    return ok()
-
-
 @router.post("/runs/log-parameter")
 def log_param(msg: Msg, rt: Rt, _: Write) -> Response:
     with rt.uow() as uow:
         service.log_params(uow, msg.run_id(), {msg.required("key"): msg.text("value") or ""})
         uow.commit()
     return ok()
-
-
-def _metric_batch(items: list[dict[str, Any]]) -> MetricBatch:
-    keys: list[str] = []
-    values: list[float] = []
-    steps: list[int] = []
-    stamps: list[int] = []
-    now = now_ms()
-    for m in items:
-        key, value = m.get("key"), m.get("value")
-        if not isinstance(key, str) or value is None or isinstance(value, bool):
-            raise InvalidArgument(
-                f"Each metric needs a string 'key' and a numeric 'value'. Got {m!r}.", field="metrics"
-            )
-        try:
-            keys.append(key)
-            values.append(float(value))
-            steps.append(int(m.get("step") or 0))
-            stamps.append(int(m.get("timestamp") or now))
-        except (TypeError, ValueError):
-            raise InvalidArgument(
-                f"Metric {key!r} has a malformed value, step or timestamp: {m!r}.", field="metrics"
-            ) from None
-    return MetricBatch(keys, values, steps, stamps)
-
-
-@router.post("/runs/log-batch")
-def log_batch(msg: Msg, rt: Rt, _: Write) -> Response:
-    run_id = msg.run_id()
-    batch = _metric_batch(msg.objects("metrics"))
-    params = msg.key_values("params")
-    tags = msg.key_values("tags")
-    with rt.uow() as uow:
-        if params:
-            service.log_params(uow, run_id, params)
-        if len(batch):
-            service.log_metrics_once(uow, run_id, batch)
-        if tags:
-            _set_tags(uow, run_id, tags)
-        uow.commit()
-    return ok()
-
-
-def _set_tags(uow: UnitOfWork, run_id: str, tags: dict[str, str]) -> None:
-    service.set_tags(uow, run_id, tags)
-    if RUN_NAME_TAG in tags:  # MLflow renames the run when its name tag is set
-        service.update_run(uow, run_id, name=tags[RUN_NAME_TAG])
 
 
 @router.post("/runs/set-tag")
