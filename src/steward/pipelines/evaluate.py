@@ -80,11 +80,11 @@ class Evaluation:
     ) -> str:
         """The Markdown model card; ``about`` holds the spec's ``card`` section."""
         info = dict(about or {})
-        training = None
+        training = info.get("training_data")
         if self.baseline is not None:
             shown = {k: v for k, v in self.baseline.metrics.items() if k in self.report.metrics}
             base = "; ".join(f"{k} {v:.4g}" for k, v in list(shown.items())[:6])
-            training = f"Baseline ({self.baseline.name or 'baseline'}), reported beside the model: {base}"
+            training = f"{training or ''} Baseline, trained and evaluated the same way: {base}.".strip()
         return model_card(
             self.report,
             model_name=name,
@@ -120,6 +120,7 @@ def evaluate_scores(
     min_support: int = 30,
     seed: int = 0,
     name: str | None = None,
+    fairness: Mapping[str, Any] | None = None,
 ) -> EvaluationReport:
     present = [c for c in slices if frame is not None and c in frame.columns]
     sens = [c for c in sensitive if frame is not None and c in frame.columns]
@@ -142,6 +143,7 @@ def evaluate_scores(
         labels=list(classes) if classes is not None else None,
         pos_label=positive_class,
         sensitive=sens or None,
+        fairness_thresholds=fairness,
         **common,
     )
 
@@ -253,5 +255,6 @@ def evaluate_model(
         min_support=ev.get("min_support", 30),
         seed=int(meta.get("seed", 0)),
         name=meta.get("pipeline"),
+        fairness=ev.get("fairness"),
     )
     return Evaluation(report, unseen=unseen_categories(labelled, signature), extra={"rows": len(labelled)})

@@ -66,6 +66,9 @@ search:                         # Optuna, seeded; each trial is a child run of t
 evaluation:
   metrics: [roc_auc, average_precision, balanced_accuracy, f1, log_loss, brier, expected_calibration_error]
   sensitive: [sex, race]        # fairness per group
+  fairness:                     # limits of the fairness checks in the report (null turns one off)
+    demographic_parity_difference: 0.1
+    equalized_odds_difference: 0.1
   slices: [age, education, hours_per_week]   # metrics per value / bin, worst slices
   bootstrap: 200                # seeded bootstrap confidence intervals
 

@@ -203,6 +203,7 @@ def evaluation_of(spec: PipelineSpec, fitted: Fitted) -> Evaluation:
         "sensitive": ev.sensitive,
         "min_support": ev.min_support,
         "seed": spec.seed,
+        "fairness": ev.fairness,
     }
     base_scores = (
         fitted.baseline_probabilities if fitted.baseline_probabilities is not None else fitted.baseline_predictions
@@ -391,11 +392,11 @@ def _train_in_run(
     run.log_bytes(ev.html(f"{spec.name}: evaluation").encode(), "evaluation/report.html")
     card = ev.card(
         name=spec.name,
-        data=f"Dataset version {version.ref} ({version.num_rows} rows, source {version.source}); "
-        f"split {spec.split.strategy}; target {spec.data.target}.",
+        data=f"{'Out-of-fold' if spec.split.strategy == 'kfold' else 'Held-out'} rows of dataset version "
+        f"{version.ref} (source {version.source}), target {spec.data.target}",
         limitations=[f"Leakage guard: {f.check} ({f.message})." for f in leakage.findings]
         + [f"Data validation warning: {r.name} ({r.message})." for r in report.warnings],
-        about=spec.card.model_dump(),
+        about={**spec.card.model_dump(), "training_data": _training_data(spec, version, fitted)},
     )
     run.log_bytes(card.encode(), "evaluation/model_card.md")
     run.log_bytes(_json(ev.gates), "evaluation/gates.json")
@@ -424,6 +425,14 @@ def _train_in_run(
         leakage={"findings": len(leakage.findings), "blocking": len(leakage.blocking)},
         search=search,
         headline={m: _finite(ev.report.gate_metrics()).get(m) for m in spec.evaluation.metrics},
+    )
+
+
+def _training_data(spec: PipelineSpec, version: DatasetVersion, fitted: Fitted) -> str:
+    rows = sum(f["train"] for f in fitted.fold_sizes[:1]) if spec.split.strategy != "kfold" else version.num_rows
+    return (
+        f"Dataset version {version.ref} ({version.num_rows} rows; {rows} for training), "
+        f"{spec.split.strategy} split, seed {spec.seed}; model {spec.model.estimator}."
     )
 
 

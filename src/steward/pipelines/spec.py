@@ -28,6 +28,7 @@ from pydantic import (
 
 from steward.core.errors import InvalidArgument
 from steward.datasets.validation import Rule
+from steward.evaluation.fairness import FairnessThresholds
 from steward.evaluation.gates import parse_gates
 from steward.pipelines._yaml import Loc, Located, load_located
 
@@ -179,6 +180,15 @@ class SearchSpec(_Spec):
     space: dict[str, SearchParam]
 
 
+def _check_fairness(value: dict[str, float | None]) -> dict[str, float | None]:
+    try:
+        FairnessThresholds.model_validate(value)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ValueError(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+    return value
+
+
 class EvaluationSpec(_Spec):
     metrics: list[str] = Field(
         default_factory=list,
@@ -187,6 +197,10 @@ class EvaluationSpec(_Spec):
     sensitive: list[str] = Field(default_factory=list)
     slices: list[str] = Field(default_factory=list)
     bootstrap: int = Field(default=200, ge=0, le=10_000)
+    fairness: Annotated[dict[str, float | None], AfterValidator(_check_fairness)] | None = Field(
+        default=None,
+        description="Limits of the fairness checks, e.g. {demographic_parity_difference: 0.1}; null turns one off.",
+    )
     learning_curve: bool = Field(
         default=True, description="Cross-validated learning curve on the training rows (random / stratified splits)."
     )

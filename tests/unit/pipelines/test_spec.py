@@ -41,6 +41,7 @@ def test_hash_covers_defaults_so_equivalent_specs_agree() -> None:
         ("validation:\n  - {rule: range, column: a, mx: 3}\n", "line 9: validation.0.mx: unknown key"),
         ("gates:\n  - {metric: auc, op: '~', value: 1}\n", "line 9: gates.0: gate (MetricGate) is invalid"),
         ("search:\n  space:\n    depth: {type: int, low: 5, high: 2}\n", "line 10: search.space.depth"),
+        ("evaluation:\n  fairness: {parity: 0.1}\n", "line 9: evaluation.fairness: parity: Extra inputs"),
     ],
 )
 def test_bad_specs_name_the_line_and_the_key(extra: str, expected: str) -> None:
