@@ -28,7 +28,8 @@ from steward.evaluation import (
     shap_importance,
 )
 from steward.pipelines.model_format import Signature, unseen_categories, validate_input
-from steward.pipelines.training import native_threads
+from steward.pipelines.spec import PipelineSpec
+from steward.pipelines.training import Fitted, native_threads
 
 _IMPORTANCE_ROWS = 2000
 
@@ -258,3 +259,71 @@ def evaluate_model(
         fairness=ev.get("fairness"),
     )
     return Evaluation(report, unseen=unseen_categories(labelled, signature), extra={"rows": len(labelled)})
+
+
+def finite(metrics: dict[str, Any]) -> dict[str, float]:
+    return {k: float(v) for k, v in metrics.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+
+
+def evaluate_fitted(spec: PipelineSpec, fitted: Fitted) -> Evaluation:
+    """The evaluation at the end of training: the model and the baseline on the evaluation rows,
+    importance, learning curve; gates relative to the baseline."""
+    p = fitted.prepared
+    ev = spec.evaluation
+    y_true = p.y.to_numpy()[fitted.eval_index]
+    if spec.task == "regression":
+        y_true = y_true.astype(float)
+    cols = [c for c in dict.fromkeys([*ev.slices, *ev.sensitive]) if c in p.frame.columns]
+    frame = p.frame.iloc[fitted.eval_index][cols].reset_index(drop=True) if cols else None
+    common: dict[str, Any] = {
+        "classes": p.classes,
+        "positive_class": p.positive_class,
+        "frame": frame,
+        "slices": ev.slices,
+        "sensitive": ev.sensitive,
+        "min_support": ev.min_support,
+        "seed": spec.seed,
+        "fairness": ev.fairness,
+    }
+    base_scores = (
+        fitted.baseline_probabilities if fitted.baseline_probabilities is not None else fitted.baseline_predictions
+    )
+    baseline = evaluate_scores(spec.task, y_true, base_scores, n_bootstrap=0, name="baseline", **common)
+    report = evaluate_scores(
+        spec.task,
+        y_true,
+        fitted.scores,
+        gates=spec.gates,
+        references={"baseline": finite(baseline.metrics)},
+        n_bootstrap=ev.bootstrap,
+        name=spec.name,
+        **common,
+    )
+    if spec.split.strategy == "kfold" and spec.search is not None:
+        report.notes.append(
+            "Hyperparameters were searched on every row before the k-fold evaluation, so the "
+            "out-of-fold metrics are somewhat optimistic; use a hold-out split for an unbiased estimate."
+        )
+    rows = fitted.eval_index
+    imp = importance(fitted.model, p.X.iloc[rows], p.y.iloc[rows], task=spec.task, seed=spec.seed)
+    extra: dict[str, Any] = {"folds": fitted.fold_sizes, "split": spec.split.strategy}
+    if ev.learning_curve:
+        if spec.split.strategy in ("group", "temporal"):
+            report.notes.append("No learning curve: its shuffled folds would mix groups or time order.")
+        else:
+            train_rows = p.folds[0].train if spec.split.strategy != "kfold" else np.arange(len(p.X))
+            extra["learning_curve"] = learning_curve_of(
+                fitted.model, p.X.iloc[train_rows], p.y.iloc[train_rows], task=spec.task, seed=spec.seed
+            )
+    return Evaluation(report, baseline, imp, extra=extra)
+
+
+def run_metrics(ev: Evaluation) -> dict[str, float]:
+    """What a training run logs as metrics: the model's, intervals, ``baseline.<metric>``."""
+    out = finite(ev.report.metrics)
+    for name, ci in ev.report.confidence_intervals.items():
+        out[f"{name}.ci_lower"] = float(ci.lower)
+        out[f"{name}.ci_upper"] = float(ci.upper)
+    if ev.baseline is not None:
+        out |= {f"baseline.{k}": v for k, v in finite(ev.baseline.metrics).items()}
+    return out

@@ -29,14 +29,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
 import pandas as pd
 
 from steward.core.errors import InvalidArgument, StewardError
 from steward.datasets import service as datasets
 from steward.datasets.models import DatasetVersion
 from steward.pipelines import model_format
-from steward.pipelines.evaluate import Evaluation, evaluate_scores, importance, learning_curve_of
+from steward.pipelines.evaluate import evaluate_fitted, finite, run_metrics
 from steward.pipelines.search import Trial
 from steward.pipelines.sources import load_file, load_package_dataset
 from steward.pipelines.spec import DatasetSource, FileSource, PipelineSpec
@@ -159,10 +158,6 @@ def _json(doc: Any) -> bytes:
     return json.dumps(doc, indent=2, sort_keys=True, default=str, allow_nan=True).encode()
 
 
-def _finite(metrics: dict[str, Any]) -> dict[str, float]:
-    return {k: float(v) for k, v in metrics.items() if isinstance(v, int | float) and not isinstance(v, bool)}
-
-
 def predictions_frame(fitted: Fitted) -> pd.DataFrame:
     p = fitted.prepared
     out = pd.DataFrame(
@@ -185,67 +180,6 @@ def parquet_bytes(df: pd.DataFrame) -> bytes:
     buf = io.BytesIO()
     df.to_parquet(buf, index=False)
     return buf.getvalue()
-
-
-def evaluation_of(spec: PipelineSpec, fitted: Fitted) -> Evaluation:
-    p = fitted.prepared
-    ev = spec.evaluation
-    y_true = p.y.to_numpy()[fitted.eval_index]
-    if spec.task == "regression":
-        y_true = y_true.astype(float)
-    cols = [c for c in dict.fromkeys([*ev.slices, *ev.sensitive]) if c in p.frame.columns]
-    frame = p.frame.iloc[fitted.eval_index][cols].reset_index(drop=True) if cols else None
-    common: dict[str, Any] = {
-        "classes": p.classes,
-        "positive_class": p.positive_class,
-        "frame": frame,
-        "slices": ev.slices,
-        "sensitive": ev.sensitive,
-        "min_support": ev.min_support,
-        "seed": spec.seed,
-        "fairness": ev.fairness,
-    }
-    base_scores = (
-        fitted.baseline_probabilities if fitted.baseline_probabilities is not None else fitted.baseline_predictions
-    )
-    baseline = evaluate_scores(spec.task, y_true, base_scores, n_bootstrap=0, name="baseline", **common)
-    report = evaluate_scores(
-        spec.task,
-        y_true,
-        fitted.scores,
-        gates=spec.gates,
-        references={"baseline": _finite(baseline.metrics)},
-        n_bootstrap=ev.bootstrap,
-        name=spec.name,
-        **common,
-    )
-    if spec.split.strategy == "kfold" and spec.search is not None:
-        report.notes.append(
-            "Hyperparameters were searched on every row before the k-fold evaluation, so the "
-            "out-of-fold metrics are somewhat optimistic; use a hold-out split for an unbiased estimate."
-        )
-    rows = fitted.eval_index
-    imp = importance(fitted.model, p.X.iloc[rows], p.y.iloc[rows], task=spec.task, seed=spec.seed)
-    extra: dict[str, Any] = {"folds": fitted.fold_sizes, "split": spec.split.strategy}
-    if ev.learning_curve:
-        if spec.split.strategy in ("group", "temporal"):
-            report.notes.append("No learning curve: its shuffled folds would mix groups or time order.")
-        else:
-            train_rows = p.folds[0].train if spec.split.strategy != "kfold" else np.arange(len(p.X))
-            extra["learning_curve"] = learning_curve_of(
-                fitted.model, p.X.iloc[train_rows], p.y.iloc[train_rows], task=spec.task, seed=spec.seed
-            )
-    return Evaluation(report, baseline, imp, extra=extra)
-
-
-def _metrics_of(ev: Evaluation) -> dict[str, float]:
-    out = _finite(ev.report.metrics)
-    for name, ci in ev.report.confidence_intervals.items():
-        out[f"{name}.ci_lower"] = float(ci.lower)
-        out[f"{name}.ci_upper"] = float(ci.upper)
-    if ev.baseline is not None:
-        out |= {f"baseline.{k}": v for k, v in _finite(ev.baseline.metrics).items()}
-    return out
 
 
 # the run -----------------------------------------------------------------------------------
@@ -374,8 +308,8 @@ def _train_in_run(
         run.log_params({f"best.{k}": str(v) for k, v in fitted.search.best_params.items()})
         run.log_metrics({f"search.best_{fitted.search.metric}": fitted.search.best_score})
     step("evaluate")
-    ev = evaluation_of(spec, fitted)
-    metrics = _metrics_of(ev)
+    ev = evaluate_fitted(spec, fitted)
+    metrics = run_metrics(ev)
     metrics["gates.passed"] = 1.0 if ev.gates_passed else 0.0
     run.log_metrics(metrics)
     curve = ev.extra.get("learning_curve")
@@ -411,8 +345,8 @@ def _train_in_run(
         run_id=run.id,
         experiment=spec.experiment_name,
         dataset_version=version,
-        metrics=_finite(ev.report.metrics),
-        baseline_metrics=_finite(ev.baseline.metrics) if ev.baseline else {},
+        metrics=finite(ev.report.metrics),
+        baseline_metrics=finite(ev.baseline.metrics) if ev.baseline else {},
         gates=ev.gates,
         gates_passed=ev.gates_passed,
         spec_sha256=spec.sha256(),
@@ -424,7 +358,7 @@ def _train_in_run(
         },
         leakage={"findings": len(leakage.findings), "blocking": len(leakage.blocking)},
         search=search,
-        headline={m: _finite(ev.report.gate_metrics()).get(m) for m in spec.evaluation.metrics},
+        headline={m: finite(ev.report.gate_metrics()).get(m) for m in spec.evaluation.metrics},
     )
 
 
