@@ -21,8 +21,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from steward.api.deps import RuntimeDep, require
 from steward.auth.models import Principal
@@ -203,7 +204,10 @@ async def post_labels(
     "row", "label"}]}``, or a CSV / Parquet body with those columns."""
     table = await _table(request)
     if table is None:
-        body = LabelsIn.model_validate_json(await request.body())
+        try:
+            body = LabelsIn.model_validate_json(await request.body())
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors(include_url=False)) from None
         data: Any = body.labels
         label_column = body.label_column
     else:

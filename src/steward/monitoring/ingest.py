@@ -81,8 +81,24 @@ def as_table(data: TableLike) -> pa.Table:
     if isinstance(data, Sequence) and not isinstance(data, str | bytes):
         if not all(isinstance(r, Mapping) for r in data):
             raise InvalidArgument("Records must be JSON objects.", field="records")
-        return pa.Table.from_pylist([dict(r) for r in data])
+        return _records(data)
     raise InvalidArgument(f"Cannot read a table from {type(data).__name__}.", field="data")
+
+
+def _records(rows: Sequence[Mapping[str, Any]]) -> pa.Table:
+    try:
+        return pa.Table.from_pylist([dict(r) for r in rows])
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    # A column mixing types (labels 1 and "1" from different clients): keep it as text.
+    columns: dict[str, pa.Array] = {}
+    for key in dict.fromkeys(k for r in rows for k in r):
+        values = [r.get(key) for r in rows]
+        try:
+            columns[key] = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            columns[key] = pa.array([None if v is None else str(v) for v in values], pa.string())
+    return pa.table(columns)
 
 
 def read_file(path: str | Path) -> pa.Table:

@@ -411,6 +411,28 @@ def list_alerts(
     return [alert_view(r) for r in uow.monitoring.alerts(deployment=deployment, state=state, limit=limit)]
 
 
+def feature_drift(uow: UnitOfWork, runs: list[RunView]) -> list[dict[str, Any]]:
+    """The per-feature results of ``runs`` (prediction and score rows left out)."""
+    windows = {r.id: r.window for r in runs}
+    return [
+        {
+            "window": windows[f.run_id],
+            "run_id": f.run_id,
+            "column": f.column,
+            "kind": f.kind,
+            "method": f.method,
+            "statistic": f.statistic,
+            "p_value": f.p_value,
+            "p_value_adjusted": f.p_value_adjusted,
+            "threshold": f.calibrated_threshold if f.calibrated_threshold is not None else f.threshold,
+            "effect_size": f.effect_size,
+            "drifted": f.drifted,
+        }
+        for f in uow.monitoring.feature_drift(list(windows))
+        if not f.column.startswith("__")
+    ]
+
+
 def get_alert(uow: UnitOfWork, alert_id: str) -> tuple[AlertView, list[dict[str, Any]]]:
     """An alert and its events (fired, reminded, resolved, retraining), oldest first."""
     row = uow.monitoring.alert(alert_id)

@@ -110,12 +110,7 @@ def deployment_page(request: Request, _: Principal) -> Response:
         series = service.timeseries(uow, name)
         alerts = service.list_alerts(uow, deployment=name, limit=100)
         latest = _latest(runs)
-        features = uow.monitoring.feature_drift([r.id for r in latest.values()])
-        drift_rows = [
-            {"window": next(r.window for r in latest.values() if r.id == f.run_id), "f": f}
-            for f in features
-            if not f.column.startswith("__")
-        ]
+        drift_rows = service.feature_drift(uow, list(latest.values()))
     return render(
         request,
         "monitoring_deployment.html",

@@ -1,0 +1,106 @@
+"""``steward drift --reference A --current B`` as users run it: a subprocess on CSV and Parquet
+files of real data (ACS employment), JSON on stdout, an HTML report on request."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from tests.unit.monitoring._acs import FEATURES, reference
+
+from steward.core.errors import InvalidArgument
+from steward.monitoring.files import compare_files
+
+CATEGORICAL = ",".join(FEATURES[1:])
+
+
+def steward(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "STEWARD_HOME": str(home), "STEWARD_SQLITE_SYNCHRONOUS": "NORMAL"}
+    return subprocess.run(
+        [sys.executable, "-m", "steward.cli", *args], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+
+
+def _files(tmp_path: Path, *, drift: bool, n: int = 800) -> tuple[Path, Path, pd.DataFrame, pd.DataFrame]:
+    data = reference()[FEATURES].sample(2 * n, random_state=3).reset_index(drop=True)
+    ref, cur = data.iloc[:n].reset_index(drop=True), data.iloc[n:].reset_index(drop=True)
+    if drift:
+        cur = cur.copy()
+        cur["AGEP"] = (cur["AGEP"] - cur["AGEP"].mean()) * 1.3 + cur["AGEP"].mean() + 6
+        cur["MAR"] = cur["MAR"].astype(str).replace({"1": "5"})
+    ref_path, cur_path = tmp_path / "reference.csv", tmp_path / "current.parquet"
+    ref.astype({c: str for c in FEATURES[1:]}).to_csv(ref_path, index=False)
+    cur.astype({c: str for c in FEATURES[1:]}).to_parquet(cur_path, index=False)
+    return ref_path, cur_path, ref, cur
+
+
+def test_drift_json_names_each_columns_test_and_matches_scipy(tmp_path: Path) -> None:
+    ref_path, cur_path, ref, cur = _files(tmp_path, drift=True)
+    report = tmp_path / "drift.html"
+    out = steward(
+        tmp_path,
+        "drift",
+        "--reference",
+        str(ref_path),
+        "--current",
+        str(cur_path),
+        "--categorical",
+        CATEGORICAL,
+        "--json",
+        "--report",
+        str(report),
+    )
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    cols = {c["column"]: c for c in doc["columns"]}
+    assert set(cols) == set(FEATURES) and doc["n_columns"] == 16
+    for c in cols.values():
+        assert {"test", "statistic", "p_value", "distance", "threshold", "drifted"} <= set(c)
+    age = cols["AGEP"]
+    assert age["test"] == "ks" and age["drifted"] and age["distance"] is None  # <= 1000 reference rows
+    expected = stats.ks_2samp(ref["AGEP"].to_numpy(), cur["AGEP"].to_numpy())
+    assert age["statistic"] == pytest.approx(expected.statistic, abs=1e-9)
+    assert age["p_value"] == pytest.approx(expected.pvalue, rel=1e-9, abs=1e-300)
+    assert cols["MAR"]["test"] == "chisquare" and cols["MAR"]["drifted"]
+    assert cols["SEX"]["test"] == "z" and not cols["SEX"]["drifted"]
+    assert doc["n_drifted"] >= 2 and doc["drift_detected"] is False  # under half of the columns
+    html = report.read_text()
+    assert html.count("<script") == 3 and "Plotly" in html and "AGEP" in html and "http" not in html.split("<script")[0]
+
+
+def test_no_drift_on_a_random_split_and_distances_above_1000_rows(tmp_path: Path) -> None:
+    ref_path, cur_path, ref, cur = _files(tmp_path, drift=False, n=4000)
+    out = steward(
+        tmp_path,
+        "drift",
+        "-r",
+        str(ref_path),
+        "-c",
+        str(cur_path),
+        "--categorical",
+        CATEGORICAL,
+        "--json",
+        "--quiet",
+    )
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["drift_detected"] is False and doc["n_drifted"] == 0
+    age = next(c for c in doc["columns"] if c["column"] == "AGEP")
+    assert age["test"] == "wasserstein" and age["p_value"] is None and age["distance"] == age["statistic"]
+    a, b = ref["AGEP"].to_numpy(), cur["AGEP"].to_numpy()
+    assert age["statistic"] == pytest.approx(stats.wasserstein_distance(a, b) / np.std(a), rel=1e-9)
+
+
+def test_bad_input_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
+    out = steward(tmp_path, "drift", "--reference", str(tmp_path / "missing.csv"), "--current", str(tmp_path / "x.csv"))
+    assert out.returncode == 2 and "No file at" in out.stderr and "Traceback" not in out.stderr
+    (tmp_path / "a.json").write_text("{}")
+    with pytest.raises(InvalidArgument, match=r"\.csv or \.parquet"):
+        compare_files(tmp_path / "a.json", tmp_path / "a.json")
