@@ -86,6 +86,7 @@ def test_reproduce_confirms_the_run(trained: tuple[Path, dict[str, Any]]) -> Non
     out = json.loads(steward(folder, "reproduce", doc["run_id"], "--json").stdout)
     assert out["match"] is True and out["bitwise"] is True
     assert out["dataset_version"] == doc["dataset_version"]["ref"]
+    assert out["environment_changes"] == {}
 
 
 def test_evaluate_a_run_on_new_data_writes_the_report(trained: tuple[Path, dict[str, Any]]) -> None:

@@ -198,9 +198,10 @@ def reproduce(
 ) -> None:
     """Rebuild a run from its dataset version, spec and seed; exit 1 unless predictions match."""
     from steward.pipelines.reproduce import reproduce as rebuild
+    from steward.sdk.environment import capture_environment
 
     with _progress(("validate", "search", "fit", "compare"), quiet or as_json) as step:
-        result = rebuild(context.runtime(), run_id, progress=step)
+        result = rebuild(context.runtime(), run_id, progress=step, environment=capture_environment())
     if as_json:
         emit_json(result.to_dict())
     else:

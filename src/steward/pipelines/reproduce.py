@@ -11,6 +11,7 @@ within the spec's ``reproduce.tolerance`` (default 0: only bitwise counts).
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -25,7 +26,6 @@ from steward.pipelines.evaluate import model_scores
 from steward.pipelines.spec import PipelineSpec, parse_spec
 from steward.pipelines.training import Progress, fit, predictions_digest, prepare, sample_rows
 from steward.runtime import Runtime
-from steward.sdk.environment import capture_environment
 from steward.tracking import artifacts as run_artifacts
 from steward.tracking import service as tracking
 from steward.tracking.models import Run
@@ -74,25 +74,33 @@ def _max_diff(a: np.ndarray, b: np.ndarray) -> float:
     return 0.0 if np.array_equal(a.astype(str), b.astype(str)) else float("inf")
 
 
-def _env_changes(run: Run) -> dict[str, Any]:
+def _env_changes(run: Run, current: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Packages (and Python) whose version differs between the run and ``current``."""
+    if current is None:
+        return {}
     before = (run.environment or {}).get("packages", {})
-    now = capture_environment().get("packages", {})
-    assert isinstance(now, dict)
+    now = current.get("packages", {})
     changes = {k: {"recorded": before.get(k), "now": now.get(k)} for k in sorted(set(before) | set(now))}
     changes = {k: v for k, v in changes.items() if v["recorded"] != v["now"]}
-    py_then, py_now = (run.environment or {}).get("python"), capture_environment().get("python")
+    py_then, py_now = (run.environment or {}).get("python"), current.get("python")
     if py_then != py_now:
         changes["python"] = {"recorded": py_then, "now": py_now}
     return changes
 
 
 def reproduce(
-    runtime: Runtime, run_id: str, *, progress: Progress | None = None, record: bool = True
+    runtime: Runtime,
+    run_id: str,
+    *,
+    progress: Progress | None = None,
+    record: bool = True,
+    environment: Mapping[str, Any] | None = None,
 ) -> ReproduceResult:
     """Rebuild run ``run_id`` and compare; with ``record``, the outcome is also set as tags on
     the run (``steward.reproduce.match``, ``.bitwise``, ``.max_abs_diff``, ``.at``), as
-    evidence that the run can be rebuilt."""
-    result = _reproduce(runtime, run_id, progress)
+    evidence that the run can be rebuilt. ``environment`` (``{"python", "packages"}``, as
+    runs record it) lists what changed since the run in ``environment_changes``."""
+    result = _reproduce(runtime, run_id, progress, environment)
     if record:
         with runtime.uow() as uow:
             tracking.set_tags(
@@ -109,7 +117,9 @@ def reproduce(
     return result
 
 
-def _reproduce(runtime: Runtime, run_id: str, progress: Progress | None) -> ReproduceResult:
+def _reproduce(
+    runtime: Runtime, run_id: str, progress: Progress | None, environment: Mapping[str, Any] | None
+) -> ReproduceResult:
     with runtime.uow() as uow:
         run = tracking.get_run(uow, run_id)
     version_id = run.tags.get("steward.dataset_version")
@@ -156,5 +166,5 @@ def _reproduce(runtime: Runtime, run_id: str, progress: Progress | None) -> Repr
         stored_model_bitwise=predictions_digest(stored_scores) == predictions_digest(rebuilt_scores),
         predictions_sha256=digest,
         recorded_predictions_sha256=recorded_digest,
-        environment_changes=_env_changes(run),
+        environment_changes=_env_changes(run, environment),
     )
