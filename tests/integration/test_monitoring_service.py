@@ -254,6 +254,60 @@ def test_estimated_performance_tracks_the_realised_one_as_labels_arrive(runtime:
         assert after.metrics["concept_drift_p_value"] > 0.001  # no concept shift in these years
 
 
+def _register_model(runtime: Runtime, frame: pd.DataFrame) -> None:
+    """What the training pipeline records for a model version: its dataset version, the
+    validation rows' predictions, the model's signature; then the registered version."""
+    import io
+    import json
+
+    from steward.datasets import service as datasets
+    from steward.registry import service as registry
+    from steward.tracking import artifacts
+    from steward.tracking import service as tracking
+
+    rows = np.arange(0, len(frame), 2)
+    p = frame["predicted_probability"].to_numpy()[rows]
+    preds = pd.DataFrame(
+        {
+            "row": rows,
+            "y_true": frame["employed"].to_numpy()[rows],
+            "prediction": frame["prediction"].to_numpy()[rows],
+            "proba_0": 1 - p,
+            "proba_1": p,
+        }
+    )
+    buf = io.BytesIO()
+    preds.to_parquet(buf, index=False)
+    with runtime.uow() as uow:
+        data = frame[[*FEATURES, "employed"]].reset_index(drop=True)
+        version, _ = datasets.register_version(uow, runtime.blobs, "acs", data, source_type="package", source="nannyml")
+        exp = tracking.get_or_create_experiment(uow, "acs")
+        run = tracking.create_run(uow, exp.id, name="train", tags={"steward.dataset_version": version.id})
+        artifacts.log_artifact(uow, runtime.blobs, run.id, "evaluation/predictions.parquet", buf.getvalue())
+        artifacts.log_artifact(uow, runtime.blobs, run.id, "model/signature.json", json.dumps(SIGNATURE).encode())
+        registry.create_model(uow, "acs-model")
+        registry.create_version(uow, "acs-model", source=f"runs:/{run.id}/model", run_id=run.id)
+        uow.commit()
+
+
+def test_the_reference_can_be_a_model_versions_validation_set(runtime: Runtime) -> None:
+    _register_model(runtime, reference().sample(4000, random_state=61).reset_index(drop=True))
+    with runtime.uow() as uow:
+        configure_monitor(uow, "acs", MonitorConfig.parse("reference: {model: acs-model/1}"))
+        uow.commit()
+    year = analysis()[analysis()["year"] == 2018].sample(2000, random_state=62).reset_index(drop=True)
+    _stream(runtime, year, T0, "y2018")
+    _labels(runtime, year, "y2018", T0 + DAY)
+    deps = _deps(runtime, Clock(T0 + DAY))
+    run = run_monitor(deps, "acs", windows=["1d"]).runs[0]
+    assert run.reference.startswith("model acs-model/1 validation set (2000 rows of acs@")
+    assert run.metrics["rows"] == 2000 and "data_drift_share" in run.metrics
+    assert abs(run.metrics["estimated_accuracy"] - run.metrics["accuracy"]) < 0.03
+    with runtime.uow() as uow:
+        monitor = uow.monitoring.monitor("acs")
+        assert monitor is not None and monitor.reference_sha256 is not None  # built once, then cached
+
+
 def test_error_rate_comes_from_the_model_servers_counters(runtime: Runtime) -> None:
     served = ServingMetrics()
     ok = served.requests.labels("acs", "1", "ok")

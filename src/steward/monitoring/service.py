@@ -23,7 +23,7 @@ from steward.core.errors import InvalidArgument, NotFound
 from steward.monitoring.adapters import AlertSink, RetrainLauncher, scrape_counters
 from steward.monitoring.alerting import apply_rules
 from steward.monitoring.analysis import RequestCounts, WindowAnalysis, analyse, fit_cbpe
-from steward.monitoring.models import AlertChange, AlertView, MonitorConfig, RunView
+from steward.monitoring.models import AlertChange, AlertView, MonitorConfig, ReferenceSpec, RunView
 from steward.monitoring.reference import Reference, window_rows
 from steward.monitoring.report import column_doc, dataset_report
 from steward.monitoring.sources import build_reference
@@ -107,6 +107,18 @@ def configure_monitor(uow: UnitOfWork, deployment: str, config: MonitorConfig, *
         row.reference_sha256 = None
     for key, value in values.items():
         setattr(row, key, value)
+
+
+def default_config(uow: UnitOfWork, deployment: str) -> MonitorConfig:
+    """The configuration of a deployment nobody configured: the deployed (stable) model
+    version's validation set as the reference when the deployment is known, no rules."""
+    from steward.deployments import service as deployments
+
+    try:
+        state = deployments.get(uow, deployment).state
+    except NotFound:
+        return MonitorConfig()
+    return MonitorConfig(reference=ReferenceSpec(model=f"{state.model}/{state.stable_version}"))
 
 
 def get_monitor(uow: UnitOfWork, deployment: str) -> MonitorConfig:
@@ -199,17 +211,25 @@ def run_monitor(
 ) -> MonitorOutcome:
     """Run the monitor of ``deployment`` at ``now_ms`` over its windows (see the module doc).
 
-    Without a configured monitor, the reference is the first day of the log and no rules apply.
+    Without a configured monitor no rules apply, and the reference is the deployed version's
+    validation set, or else the first day of the log.
     """
     check_deployment(deployment)
     step = progress or (lambda _name: None)
     now = deps.clock.now_ms() if now_ms is None else now_ms
     with deps.uow() as uow:
         row = uow.monitoring.monitor(deployment)
-        cfg = config or (_config(row) if row is not None else MonitorConfig())
+        cfg = config or (_config(row) if row is not None else default_config(uow, deployment))
         cached = row.reference_sha256 if row is not None and config is None else None
     step("reference")
-    reference, sha = load_reference(deps, deployment, cfg, cached)
+    try:
+        reference, sha = load_reference(deps, deployment, cfg, cached)
+    except (NotFound, InvalidArgument):
+        if row is not None or config is not None or cfg.reference.model is None:
+            raise
+        # Unconfigured, and the deployed version has no recorded validation set: the log's first day.
+        cfg = MonitorConfig()
+        reference, sha = load_reference(deps, deployment, cfg, None)
     if cfg.metrics_url:
         step("counters")
         _scrape(deps, deployment, cfg.metrics_url, now)

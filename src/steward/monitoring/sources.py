@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -94,6 +95,19 @@ def _from_frame(frame: pd.DataFrame, spec: ReferenceSpec, features: list[str] | 
     )
 
 
+def _logged_signature(u: UnitOfWork, blobs: BlobStore, run_id: str, source: str) -> dict[str, Any]:
+    """The signature logged beside the model in its run (``runs:/<run>/<path>/signature.json``)."""
+    from steward.tracking import artifacts as run_artifacts
+
+    prefix = f"runs:/{run_id}/"
+    folder = source[len(prefix) :].strip("/") if source.startswith(prefix) else "model"
+    try:
+        doc = json.loads(run_artifacts.read_artifact(u, blobs, run_id, f"{folder}/signature.json"))
+    except (NotFound, ValueError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
 def model_reference(
     ref: str, *, uow: Callable[[], UnitOfWork], blobs: BlobStore, features: list[str] | None = None
 ) -> Reference:
@@ -120,7 +134,9 @@ def model_reference(
         predictions = pd.read_parquet(io.BytesIO(run_artifacts.read_artifact(u, blobs, run.id, PREDICTIONS_ARTIFACT)))
         model_row = u.registry.model_row(model.name)
         row = u.registry.version_row(model_row.id, version.version) if model_row else None
-        signature: dict[str, Any] = (row.signature if row is not None else None) or {}
+        signature: dict[str, Any] = (row.signature if row is not None else None) or _logged_signature(
+            u, blobs, run.id, version.source
+        )
     data = datasets.load_data(blobs, dataset)
     names = features or [str(i["name"]) for i in signature.get("inputs", []) if "name" in i]
     names = [c for c in names if c in data.columns]
