@@ -104,3 +104,33 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
     (tmp_path / "a.json").write_text("{}")
     with pytest.raises(InvalidArgument, match=r"\.csv or \.parquet"):
         compare_files(tmp_path / "a.json", tmp_path / "a.json")
+
+
+def test_monitor_configure_and_run_from_the_command_line(tmp_path: Path) -> None:
+    """``steward monitor configure`` then ``steward monitor run --json`` on two logged days."""
+    from steward.core.config import Settings
+    from steward.monitoring.ingest import ingest_predictions
+    from steward.monitoring.store import MonitoringStore
+    from steward.monitoring.windows import DAY, parse_iso
+
+    t0 = parse_iso("2024-05-01T00:00Z")
+    store = MonitoringStore.from_settings(Settings(home=tmp_path))
+    data = reference().sample(1600, random_state=9).reset_index(drop=True)
+    for day in (0, 1):
+        part = data.iloc[day * 800 : (day + 1) * 800].reset_index(drop=True)
+        frame = part[FEATURES].astype({c: str for c in FEATURES[1:]})
+        frame["AGEP"] = frame["AGEP"] + 15 * day
+        frame["prediction"] = part["prediction"].to_numpy()
+        frame["score"] = part["predicted_probability"].to_numpy()
+        frame["timestamp"] = t0 + day * DAY + np.arange(800) * 60_000
+        ingest_predictions(store, "acs", frame, model_version="1")
+    config = tmp_path / "monitor.yaml"
+    config.write_text("reference: {window: {first: 1d}}\nrules:\n  data_drift: {threshold: 0.05, window: 1d}\n")
+    out = steward(tmp_path, "monitor", "configure", "acs", str(config))
+    assert out.returncode == 0, out.stderr
+    out = steward(tmp_path, "monitor", "run", "acs", "--at", "2024-05-03T00:00Z", "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    [run] = doc["runs"]
+    assert run["window"] == "1d" and run["rows"] == 800 and run["metrics"]["data_drift_share"] == 1 / 16
+    assert [(a["rule"], a["action"]) for a in doc["alerts"]] == [("data_drift", "fire")]
