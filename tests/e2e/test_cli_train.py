@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from steward.core.config import Settings
+from steward.pipelines.example import EXAMPLE_SPEC
 from steward.pipelines.sources import load_adult
 from steward.runtime import Runtime
 from steward.tracking import artifacts as run_artifacts
@@ -102,13 +103,21 @@ def test_evaluate_a_run_on_new_data_writes_the_report(trained: tuple[Path, dict[
 
 
 def test_bad_spec_is_one_line_naming_line_and_key(tmp_path: Path) -> None:
-    steward(tmp_path, "init")
-    spec = tmp_path / "pipeline.yaml"
-    text = spec.read_text()
-    line = text.splitlines().index("  test_size: 0.25") + 1
-    spec.write_text(text.replace("  test_size: 0.25", "  test_sise: 0.25"))
+    line = EXAMPLE_SPEC.splitlines().index("  test_size: 0.25") + 1
+    (tmp_path / "pipeline.yaml").write_text(EXAMPLE_SPEC.replace("  test_size: 0.25", "  test_sise: 0.25"))
     proc = steward(tmp_path, "train", "pipeline.yaml", check=False)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "split.test_sise: unknown key" in lines[0] and f"line {line}:" in lines[0]
-    assert steward(tmp_path, "init", check=False).returncode == 2
+
+
+def test_init_does_not_overwrite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from steward.cli.main import app
+
+    monkeypatch.chdir(tmp_path)
+    assert CliRunner().invoke(app, ["init"]).exit_code == 0
+    again = CliRunner().invoke(app, ["init"])
+    assert again.exit_code == 2 and "already exists; pass --force" in again.stderr
+    assert CliRunner().invoke(app, ["init", "--force"]).exit_code == 0

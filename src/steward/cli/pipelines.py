@@ -68,13 +68,15 @@ def train(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Train a pipeline spec and log everything to a run. Exit 1 when a gate fails."""
+    from steward.pipelines.spec import load_spec
+
+    spec, text = load_spec(spec_path)  # a bad spec fails before the heavy imports below
+
     from steward.pipelines.runner import STEPS
     from steward.pipelines.runner import train as run_pipeline
-    from steward.pipelines.spec import load_spec
     from steward.sdk.backends import LocalBackend
     from steward.sdk.client import Client
 
-    spec, text = load_spec(spec_path)
     runtime = context.runtime()
     tracker = Client(LocalBackend(runtime))
     with _progress(STEPS, quiet or as_json) as step:
