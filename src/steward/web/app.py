@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from steward.runtime import Runtime
-from steward.web import assets, auth, tracking, workspaces
+from steward.web import assets, auth, evaluation, models, tracking, workspaces
 from steward.web.session import LoginRequired, PageError, WebRoute
 from steward.web.templating import render
 
@@ -26,6 +26,8 @@ ROUTES: list[WebRoute] = [
     WebRoute("/static/{name:path}", assets.respond, None),
     *auth.ROUTES,
     *tracking.ROUTES,
+    *evaluation.ROUTES,
+    *models.ROUTES,
     *workspaces.ROUTES,
 ]
 

@@ -18,7 +18,7 @@ from steward.store.uow import UnitOfWork
 from steward.tracking import artifacts as run_artifacts
 from steward.tracking import service
 from steward.tracking.models import Metric, Run, RunStatus
-from steward.web import runs_table
+from steward.web import evaluation, runs_table
 from steward.web.charts import MAX_POINTS, chart
 from steward.web.session import PageError, WebRoute, runtime_of
 from steward.web.templating import render
@@ -147,6 +147,7 @@ def run_page(request: Request, _: Principal) -> Response:
         keys = sorted(run.metrics)[:MAX_CHARTS]
         charts = [chart(k, [(run.name, *_history(uow, run.id, k))]) for k in keys]
         files, files_cut = _artifact_files(uow, run.id)
+        run_evaluation = evaluation.load(uow, runtime_of(request).blobs, run)
     user_tags, system_tags = _split_tags(run.tags)
     return render(
         request,
@@ -161,6 +162,7 @@ def run_page(request: Request, _: Principal) -> Response:
             "files_cut": files_cut,
             "user_tags": user_tags,
             "system_tags": system_tags,
+            "evaluation": run_evaluation,
         },
     )
 
