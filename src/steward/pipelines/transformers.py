@@ -17,10 +17,9 @@ MISSING = "__missing__"
 class QuantileClipper(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     """Clip each column to the [lower, upper] quantiles learned in ``fit`` (outlier clipping).
 
-        >>> import numpy as np
-    import pandas as pd
-        >>> QuantileClipper(0.0, 0.5).fit(np.array([[1.0], [2.0], [3.0]])).transform(np.array([[9.0]]))
-        array([[2.]])
+    >>> import numpy as np
+    >>> QuantileClipper(0.0, 0.5).fit(np.array([[1.0], [2.0], [3.0]])).transform(np.array([[9.0]]))
+    array([[2.]])
     """
 
     def __init__(self, lower: float = 0.01, upper: float = 0.99) -> None:
