@@ -90,12 +90,15 @@ class MonitoringCollector:
             P + "request_latency_seconds", "Server time of logged requests.", labels=["deployment"]
         )
         with self._lock:
+            seen: set[str] = set()
             for dep in self.store.deployments():
-                totals = self.store.totals(dep, self._segments)
+                totals = self.store.totals(dep, self._segments, seen)
                 for version, n in totals.versions:
                     preds.add_metric([dep, version], float(n))
                 if totals.latency_bins:
                     latency.add_metric([dep], _buckets(totals.latency_bins), totals.latency_sum_ms / 1000.0)
+            # Compacted segments are gone: forget them.
+            self._segments = {k: v for k, v in self._segments.items() if k in seen}
         yield preds
         yield latency
 

@@ -24,12 +24,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from steward.monitoring.service import MonitoringDeps, run_monitor
-from steward.monitoring.windows import HOUR, MINUTE, parse_duration
+from steward.monitoring.windows import DAY, HOUR, MINUTE, parse_duration
 
 log = logging.getLogger("steward.monitoring.scheduler")
 
 COMPACT_JOB = "monitoring:compact"
 JOB_TIMEOUT_MS = 30 * MINUTE
+COUNTER_RETENTION_MS = 90 * DAY
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,9 @@ class MonitoringScheduler:
         compacted = self.deps.store.compact(now_ms=now)
         labels = self.deps.store.compact(now_ms=now, table="labels")
         summarised = self.deps.store.summarise_pending(limit=self.summarise_limit)
+        with self.deps.uow() as uow:
+            uow.monitoring.purge_counters(now - COUNTER_RETENTION_MS)
+            uow.commit()
         errors = compacted.errors + labels.errors
         return f"ok: {compacted.files_in + labels.files_in} files compacted, {summarised} summarised" + (
             f", {len(errors)} errors" if errors else ""

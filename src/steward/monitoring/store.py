@@ -174,14 +174,18 @@ class MonitoringStore:
                     total = total.merge(summarise(rows, sample_cap=self.sample_cap, seed=seed))
         return total
 
-    def totals(self, deployment: str, cache: dict[str, SegmentTotals] | None = None) -> SegmentTotals:
+    def totals(
+        self, deployment: str, cache: dict[str, SegmentTotals] | None = None, seen: set[str] | None = None
+    ) -> SegmentTotals:
         """Counts over the whole log of a deployment (rows per model version, requests, latency
         bins): read from the cached summaries, and from ``cache`` (by segment path) when given,
-        since segments never change."""
+        since segments never change; ``seen`` collects the paths read (to prune the cache)."""
         total = SegmentTotals()
         for hour in self.hours(deployment):
             for path in self.segments(deployment, hour):
                 key = str(path)
+                if seen is not None:
+                    seen.add(key)
                 part = cache.get(key) if cache is not None else None
                 if part is None:
                     try:
