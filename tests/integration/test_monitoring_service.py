@@ -20,15 +20,9 @@ from tests.unit.monitoring._acs import FEATURES, analysis, reference
 from steward.monitoring.adapters import NotifierSink
 from steward.monitoring.ingest import ingest_labels
 from steward.monitoring.models import MonitorConfig
+from steward.monitoring.results import get_alert, list_alerts, run_report
 from steward.monitoring.scheduler import MonitoringScheduler
-from steward.monitoring.service import (
-    MonitoringDeps,
-    configure_monitor,
-    get_alert,
-    list_alerts,
-    run_monitor,
-    run_report,
-)
+from steward.monitoring.service import MonitoringDeps, configure_monitor, run_monitor
 from steward.monitoring.windows import DAY, HOUR, parse_iso
 from steward.notify import Notifier, RetryPolicy, configure_channel, verify_signature
 from steward.runtime import Runtime

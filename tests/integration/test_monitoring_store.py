@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 
 from steward.core.errors import InvalidArgument
 from steward.monitoring.ingest import ingest_labels, ingest_predictions
-from steward.monitoring.store import MonitoringStore, live_files, summary_path
+from steward.monitoring.segments import live_files, summary_path
+from steward.monitoring.store import MonitoringStore
 from steward.monitoring.summaries import summarise
 from steward.monitoring.windows import HOUR, MINUTE, Window, parse_iso
 from steward.runtime import Runtime

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from steward.api.deps import RuntimeDep, require
 from steward.auth.models import Principal
 from steward.core.errors import InvalidArgument
-from steward.monitoring import service
+from steward.monitoring import results, service
 from steward.monitoring.adapters import PipelineRetrainer
 from steward.monitoring.exporter import monitoring_registry
 from steward.monitoring.ingest import MAX_REST_LABELS, ingest_labels, ingest_predictions
@@ -94,7 +94,7 @@ def list_deployments(rt: RuntimeDep, _: Read) -> dict[str, Any]:
     with rt.uow() as uow:
         configured = {d: (cfg, last) for d, cfg, last in service.list_monitors(uow)}
         names = sorted(set(configured) | set(uow.monitoring.deployments()) | set(store.deployments()))
-        firing = service.list_alerts(uow, state="firing", limit=5000)
+        firing = results.list_alerts(uow, state="firing", limit=5000)
     items = []
     for name in names:
         cfg, last = configured.get(name, (None, None))
@@ -157,14 +157,14 @@ def list_runs(
     limit: Annotated[int, Query(ge=1, le=5000)] = 200,
 ) -> dict[str, Any]:
     with rt.uow() as uow:
-        runs = service.list_runs(uow, deployment, window=window, limit=limit)
+        runs = results.list_runs(uow, deployment, window=window, limit=limit)
     return {"items": [r.to_dict() for r in runs]}
 
 
 @router.get(f"{PREFIX}/deployments/{{deployment}}/timeseries")
 def timeseries(deployment: str, rt: RuntimeDep, _: Read, window: str | None = None) -> dict[str, Any]:
     with rt.uow() as uow:
-        return {"deployment": deployment, "windows": service.timeseries(uow, deployment, window=window)}
+        return {"deployment": deployment, "windows": results.timeseries(uow, deployment, window=window)}
 
 
 # ground truth and external predictions --------------------------------------------------------------
@@ -243,23 +243,23 @@ def post_predictions(deployment: str, body: PredictionsIn, rt: RuntimeDep, _: Wr
 @router.get(f"{PREFIX}/runs/{{run_id}}")
 def get_run(run_id: str, rt: RuntimeDep, _: Read) -> dict[str, Any]:
     with rt.uow() as uow:
-        return service.get_run(uow, run_id).to_dict()
+        return results.get_run(uow, run_id).to_dict()
 
 
 @router.get(f"{PREFIX}/runs/{{run_id}}/report")
 def get_report(run_id: str, rt: RuntimeDep, _: Read) -> dict[str, Any]:
     with rt.uow() as uow:
-        return service.run_report(uow, rt.blobs, run_id)
+        return results.run_report(uow, rt.blobs, run_id)
 
 
 @router.get(f"{PREFIX}/runs/{{run_id}}/report.html")
 def get_report_html(run_id: str, rt: RuntimeDep, _: Read) -> Response:
     with rt.uow() as uow:
-        view = service.get_run(uow, run_id)
+        view = results.get_run(uow, run_id)
         if view.report_html_sha256 is not None:
             page = rt.blobs.get(view.report_html_sha256).decode()
         else:
-            doc = service.run_report(uow, rt.blobs, run_id)
+            doc = results.run_report(uow, rt.blobs, run_id)
             page = render_html(doc, title=f"Drift report: {view.deployment} {view.window}")
     headers = {"Content-Security-Policy": REPORT_CSP, "X-Content-Type-Options": "nosniff"}
     return Response(page, media_type="text/html; charset=utf-8", headers=headers)
@@ -274,12 +274,12 @@ def list_alerts(
     limit: Annotated[int, Query(ge=1, le=5000)] = 200,
 ) -> dict[str, Any]:
     with rt.uow() as uow:
-        alerts = service.list_alerts(uow, deployment=deployment, state=state, limit=limit)
+        alerts = results.list_alerts(uow, deployment=deployment, state=state, limit=limit)
     return {"items": [a.to_dict() for a in alerts]}
 
 
 @router.get(f"{PREFIX}/alerts/{{alert_id}}")
 def get_alert(alert_id: str, rt: RuntimeDep, _: Read) -> dict[str, Any]:
     with rt.uow() as uow:
-        alert, events = service.get_alert(uow, alert_id)
+        alert, events = results.get_alert(uow, alert_id)
     return {**alert.to_dict(), "events": events}

@@ -117,7 +117,8 @@ def configure(
 @handle_errors
 def show(deployment: Annotated[str, typer.Argument(help="The deployment.")], as_json: JsonOpt = False) -> None:
     """A deployment's monitor configuration and its latest runs."""
-    from steward.monitoring.service import get_monitor, list_runs
+    from steward.monitoring.results import list_runs
+    from steward.monitoring.service import get_monitor
 
     with context.runtime().uow() as uow:
         cfg = get_monitor(uow, deployment)
@@ -173,7 +174,7 @@ def alerts(
     as_json: JsonOpt = False,
 ) -> None:
     """Alerts, newest first."""
-    from steward.monitoring.service import list_alerts
+    from steward.monitoring.results import list_alerts
 
     with context.runtime().uow() as uow:
         found = list_alerts(uow, deployment=deployment, state=state)
@@ -195,7 +196,7 @@ def report(
 ) -> None:
     """A run's drift report: JSON on stdout, or the self-contained HTML page to a file."""
     from steward.monitoring.report import render_html
-    from steward.monitoring.service import run_report
+    from steward.monitoring.results import run_report
 
     rt = context.runtime()
     with rt.uow() as uow:

@@ -1,5 +1,5 @@
-"""Monitoring use cases: configure a deployment's monitor, run it over its windows, read the
-results.
+"""Monitoring use cases: configure a deployment's monitor, and run it over its windows
+(reading the results is :mod:`steward.monitoring.results`).
 
 :func:`run_monitor` reads the log through the store (summaries and narrow columns), computes
 each window's analysis against the reference, stores a drift report per window as an artifact
@@ -23,13 +23,14 @@ from steward.core.errors import InvalidArgument, NotFound
 from steward.monitoring.adapters import AlertSink, RetrainLauncher, scrape_counters
 from steward.monitoring.alerting import apply_rules
 from steward.monitoring.analysis import RequestCounts, WindowAnalysis, analyse, fit_cbpe
-from steward.monitoring.models import AlertChange, AlertView, MonitorConfig, ReferenceSpec, RunView
+from steward.monitoring.models import AlertChange, MonitorConfig, ReferenceSpec, RunView
 from steward.monitoring.reference import Reference, window_rows
 from steward.monitoring.report import column_doc, dataset_report
+from steward.monitoring.results import run_view
 from steward.monitoring.sources import build_reference
 from steward.monitoring.store import MonitoringStore, check_deployment
 from steward.monitoring.summaries import SegmentSummary
-from steward.monitoring.tables import AlertRow, FeatureDriftRow, MonitorRow, RunRow
+from steward.monitoring.tables import FeatureDriftRow, MonitorRow, RunRow
 from steward.monitoring.windows import Window, WindowSpec, format_ms
 
 if TYPE_CHECKING:
@@ -356,128 +357,3 @@ def _feature_row(run_id: str, c: dict[str, Any]) -> FeatureDriftRow:
         effect_size=c["effect_size"],
         drifted=bool(c["drifted"]),
     )
-
-
-# reading -----------------------------------------------------------------------------------------
-def run_view(row: RunRow) -> RunView:
-    return RunView(
-        row.id,
-        row.deployment,
-        row.window,
-        row.window_start,
-        row.window_end,
-        row.created_at,
-        row.rows,
-        row.labelled_rows,
-        row.drift_detected,
-        dict(row.metrics),
-        list(row.notes),
-        row.reference,
-        row.report_sha256,
-        row.report_html_sha256,
-    )
-
-
-def alert_view(row: AlertRow) -> AlertView:
-    return AlertView(
-        row.id,
-        row.deployment,
-        row.rule,
-        row.state,
-        row.severity,
-        row.metric,
-        row.window,
-        row.threshold,
-        row.value,
-        row.fired_at,
-        row.resolved_at,
-        row.last_evaluated_at,
-        row.run_id,
-        row.evidence_sha256,
-        row.retrain,
-        row.message,
-    )
-
-
-def list_runs(uow: UnitOfWork, deployment: str, *, window: str | None = None, limit: int = 200) -> list[RunView]:
-    if not 1 <= limit <= 5000:
-        raise InvalidArgument(f"The 'limit' parameter must be in [1, 5000]. Got {limit} instead.", field="limit")
-    text = WindowSpec.parse(window).text if window else None
-    return [run_view(r) for r in uow.monitoring.runs(deployment, window=text, limit=limit)]
-
-
-def get_run(uow: UnitOfWork, run_id: str) -> RunView:
-    row = uow.monitoring.run(run_id)
-    if row is None:
-        raise NotFound("monitoring run", run_id)
-    return run_view(row)
-
-
-def run_report(uow: UnitOfWork, blobs: BlobStore, run_id: str) -> dict[str, Any]:
-    """The JSON drift report of a run (read back from its artifact, hash verified)."""
-    view = get_run(uow, run_id)
-    if view.report_sha256 is None:
-        raise NotFound("drift report", run_id)
-    doc = json.loads(blobs.get(view.report_sha256))
-    assert isinstance(doc, dict)
-    return doc
-
-
-def list_alerts(
-    uow: UnitOfWork, *, deployment: str | None = None, state: str | None = None, limit: int = 200
-) -> list[AlertView]:
-    if state is not None and state not in ("firing", "resolved"):
-        raise InvalidArgument(f"The 'state' must be 'firing' or 'resolved'. Got {state!r} instead.", field="state")
-    return [alert_view(r) for r in uow.monitoring.alerts(deployment=deployment, state=state, limit=limit)]
-
-
-def feature_drift(uow: UnitOfWork, runs: list[RunView]) -> list[dict[str, Any]]:
-    """The per-feature results of ``runs`` (prediction and score rows left out)."""
-    windows = {r.id: r.window for r in runs}
-    return [
-        {
-            "window": windows[f.run_id],
-            "run_id": f.run_id,
-            "column": f.column,
-            "kind": f.kind,
-            "method": f.method,
-            "statistic": f.statistic,
-            "p_value": f.p_value,
-            "p_value_adjusted": f.p_value_adjusted,
-            "threshold": f.calibrated_threshold if f.calibrated_threshold is not None else f.threshold,
-            "effect_size": f.effect_size,
-            "drifted": f.drifted,
-        }
-        for f in uow.monitoring.feature_drift(list(windows))
-        if not f.column.startswith("__")
-    ]
-
-
-def get_alert(uow: UnitOfWork, alert_id: str) -> tuple[AlertView, list[dict[str, Any]]]:
-    """An alert and its events (fired, reminded, resolved, retraining), oldest first."""
-    row = uow.monitoring.alert(alert_id)
-    if row is None:
-        raise NotFound("alert", alert_id)
-    events = [
-        {"at": e.at, "action": e.action, "value": e.value, "detail": dict(e.detail)}
-        for e in uow.monitoring.events(alert_id)
-    ]
-    return alert_view(row), events
-
-
-def timeseries(uow: UnitOfWork, deployment: str, *, window: str | None = None, limit: int = 1000) -> dict[str, Any]:
-    """Every metric of the deployment's runs over time, per window length (oldest first)."""
-    out: dict[str, dict[str, Any]] = {}
-    text = WindowSpec.parse(window).text if window else None
-    rows = uow.monitoring.runs(deployment, window=text, limit=limit)
-    for row in reversed(rows):
-        series = out.setdefault(row.window, {"t": [], "metrics": {}})
-        series["t"].append(row.window_end)
-        n = len(series["t"])
-        for key, value in row.metrics.items():
-            values = series["metrics"].setdefault(key, [None] * (n - 1))
-            values.append(value)
-        for values in series["metrics"].values():
-            if len(values) < n:
-                values.append(None)
-    return out

@@ -27,13 +27,12 @@ milliseconds between the rename and the deletes.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
 import uuid
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -44,12 +43,12 @@ import pyarrow.parquet as pq
 
 from steward.core.config import Settings
 from steward.core.errors import InvalidArgument
+from steward.monitoring.segments import compact_folder, finish_interrupted, live_files, summary_path, write_atomic
 from steward.monitoring.summaries import SUMMARY_SAMPLE_CAP, SegmentSummary, summarise
 from steward.monitoring.windows import HOUR, MINUTE, Window, hour_fully_inside, hour_key, hour_start, hours_of
 
 T = TypeVar("T")
 _RETRIES = 3
-_COMPACT_PREFIX = "compact-"
 
 
 def _quote(path: Path | str) -> str:
@@ -68,13 +67,6 @@ def check_deployment(deployment: str) -> str:
             field="deployment",
         )
     return deployment
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` under a temporary name and rename it into place."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 @dataclass
@@ -292,11 +284,11 @@ class MonitoringStore:
                     continue
                 folder = self._folder(table, dep, hour)
                 try:
-                    _finish_interrupted(folder)
+                    finish_interrupted(folder)
                     files = live_files(folder)
                     if len(files) < 2:
                         continue
-                    rows = compact_folder(folder, files, self if table == "predictions" else None)
+                    rows = compact_folder(folder, files, self.segment_summary if table == "predictions" else None)
                 except (OSError, pa.ArrowInvalid) as exc:  # one bad partition must not stop the rest
                     result.errors.append(f"{folder}: {exc}")
                     continue
@@ -343,84 +335,6 @@ class SegmentTotals:
             bins,
             self.latency_sum_ms + other.latency_sum_ms,
         )
-
-
-def summary_path(segment: Path) -> Path:
-    return segment.with_name(f".{segment.name}.summary")
-
-
-def _manifests(folder: Path) -> Iterator[tuple[Path, Path, list[str]]]:
-    for manifest in folder.glob(f".{_COMPACT_PREFIX}*.json"):
-        try:
-            doc = json.loads(manifest.read_text())
-        except (OSError, ValueError):
-            continue
-        yield manifest, folder / str(doc["target"]), [str(n) for n in doc["replaces"]]
-
-
-def live_files(folder: Path) -> list[Path]:
-    """Segments of a partition, without those a finished compaction replaced."""
-    if not folder.is_dir():
-        return []
-    files = sorted(p for p in folder.glob("*.parquet") if not p.name.startswith("."))
-    replaced: set[str] = set()
-    for _, target, names in _manifests(folder):
-        if target.exists():
-            replaced.update(names)
-    return [p for p in files if p.name not in replaced]
-
-
-def _finish_interrupted(folder: Path) -> None:
-    """Complete or undo compactions a crash interrupted."""
-    for manifest, target, names in _manifests(folder):
-        if target.exists():
-            for name in names:
-                for path in (folder / name, summary_path(folder / name)):
-                    path.unlink(missing_ok=True)
-        manifest.unlink(missing_ok=True)
-    for tmp in folder.glob(f".{_COMPACT_PREFIX}*.tmp"):
-        if tmp.stat().st_mtime < time.time() - 3600:
-            tmp.unlink(missing_ok=True)
-
-
-def compact_folder(folder: Path, files: Sequence[Path], store: MonitoringStore | None) -> int:
-    """Merge ``files`` of one partition into one file; returns its rows (see :meth:`compact`)."""
-    schemas = [pq.read_schema(p) for p in files]
-    schema = pa.unify_schemas(schemas, promote_options="permissive")
-    name = f"{_COMPACT_PREFIX}{int(time.time() * 1000)}-{uuid.uuid4().hex[:8]}.parquet"
-    target = folder / name
-    tmp = folder / f".{name}.tmp"
-    rows = 0
-    summary: SegmentSummary | None = None
-    with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-        for path in files:  # one source at a time: memory stays at one segment
-            t = pq.read_table(path)
-            writer.write_table(_conform(t, schema))
-            rows += t.num_rows
-            if store is not None:
-                part = store.segment_summary(path)
-                summary = part if summary is None else summary.merge(part)
-    if summary is not None:
-        write_atomic(summary_path(target), summary.to_bytes())
-    manifest = folder / f".{name.removesuffix('.parquet')}.json"
-    write_atomic(manifest, json.dumps({"target": name, "replaces": [p.name for p in files]}).encode())
-    os.replace(tmp, target)
-    for path in files:
-        path.unlink(missing_ok=True)
-        summary_path(path).unlink(missing_ok=True)
-    manifest.unlink(missing_ok=True)
-    return rows
-
-
-def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    columns = []
-    for fld in schema:
-        if fld.name in table.column_names:
-            col = table[fld.name]
-            columns.append(col if col.type == fld.type else col.cast(fld.type))
-        else:
-            columns.append(pa.nulls(table.num_rows, fld.type))
-    return pa.table(columns, schema=schema)
 
 
 def _filter_time(table: pa.Table, window: Window) -> pa.Table:

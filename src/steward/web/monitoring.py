@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from steward.auth.models import Principal
 from steward.core.errors import NotFound
-from steward.monitoring import service
+from steward.monitoring import results, service
 from steward.monitoring.models import RunView
 from steward.monitoring.store import MonitoringStore
 from steward.monitoring.windows import format_ms
@@ -57,10 +57,10 @@ def overview(request: Request, _: Principal) -> Response:
         names = sorted(set(configured) | set(uow.monitoring.deployments()) | set(logged))
         rows = []
         for name in names:
-            latest = _latest(service.list_runs(uow, name, limit=50))
+            latest = _latest(results.list_runs(uow, name, limit=50))
             cfg, last = configured.get(name, (None, None))
             rows.append({"deployment": name, "configured": cfg is not None, "last_run_at": last, "runs": latest})
-        alerts = service.list_alerts(uow, limit=100)
+        alerts = results.list_alerts(uow, limit=100)
     return render(
         request,
         "monitoring.html",
@@ -100,17 +100,17 @@ def deployment_page(request: Request, _: Principal) -> Response:
     name = request.path_params["deployment"]
     rt = runtime_of(request)
     with page_errors(), rt.uow() as uow:
-        runs = service.list_runs(uow, name, limit=200)
+        runs = results.list_runs(uow, name, limit=200)
         try:
             config: dict[str, Any] | None = service.get_monitor(uow, name).document()
         except NotFound:
             config = None
         if not runs and config is None:
             raise NotFound("monitored deployment", name, f"Deployment {name!r} is not monitored yet.")
-        series = service.timeseries(uow, name)
-        alerts = service.list_alerts(uow, deployment=name, limit=100)
+        series = results.timeseries(uow, name)
+        alerts = results.list_alerts(uow, deployment=name, limit=100)
         latest = _latest(runs)
-        drift_rows = service.feature_drift(uow, list(latest.values()))
+        drift_rows = results.feature_drift(uow, list(latest.values()))
     return render(
         request,
         "monitoring_deployment.html",
