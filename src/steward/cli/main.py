@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from steward.cli import monitoring, pipelines, serve, system
+from steward.cli import deployments, monitoring, pipelines, serve, system
 from steward.cli.models import models_app
 from steward.cli.tracking import experiments_app, runs_app
 from steward.cli.users import tokens_app, users_app
@@ -22,6 +22,7 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(models_app, name="models")
 pipelines.register(app)
 monitoring.register(app)
+deployments.register(app)
 app.command("serve")(serve.serve); app.command("predict-batch")(serve.predict_batch)  # noqa: E702
 
 

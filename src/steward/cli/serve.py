@@ -50,8 +50,15 @@ def _resolver() -> Any:
 @handle_errors
 def serve(
     models: Annotated[
-        list[str], typer.Argument(help="NAME@alias, NAME/VERSION or path:DIR, each optionally =DEPLOYMENT.")
-    ],
+        list[str] | None, typer.Argument(help="NAME@alias, NAME/VERSION or path:DIR, each optionally =DEPLOYMENT.")
+    ] = None,
+    deployment: Annotated[
+        list[str] | None,
+        typer.Option("--deployment", "-d", help="Serve a deployment made with steward deploy, and follow its changes."),
+    ] = None,
+    poll_interval: Annotated[
+        float, typer.Option(min=0.05, help="Seconds between reads of the followed deployments.")
+    ] = 2.0,
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
     workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes (each loads every model).")] = 1,
@@ -85,7 +92,9 @@ def serve(
     configure(settings.log_json)
     default = Batching(max_batch_size, max_wait_ms)
     per = _batching(batching or [], max_batch_size, max_wait_ms)
-    specs = [parse_deployment(m, default) for m in models]
+    if not models and not deployment:
+        raise fail("Name a model to serve, or a deployment with --deployment.", 2)
+    specs = [parse_deployment(m, default) for m in models or []]
     unknown = sorted(set(per) - {s.name for s in specs})
     if unknown:
         raise fail(f"--batching names deployments that are not served: {unknown}.", 2)
@@ -117,6 +126,11 @@ def serve(
         "lifespan": "on",
         "timeout_graceful_shutdown": 30,
     }
+    if deployment:
+        from steward.cli.deployments import serve_following
+
+        serve_following(plan, list(deployment), default, poll_interval, workers, options)
+        return
     if workers > 1:
         os.environ[PLAN_VAR] = plan.to_json()
         uvicorn.run("steward.cli.serve:worker_app", factory=True, workers=workers, **options)

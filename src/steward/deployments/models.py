@@ -534,3 +534,75 @@ class Change:
     before: State | None
     after: DeploymentState
     details: dict[str, Any] = field(default_factory=dict)
+
+
+def build_config(
+    strategy: Strategy | str,
+    *,
+    split: str | None = None,
+    stages: str | Sequence[float] | None = None,
+    hold_requests: int | None = None,
+    hold_minutes: float | None = None,
+    max_error_rate: float | None = None,
+    max_latency_p95_ms: float | None = None,
+    min_accuracy: float | None = None,
+    max_accuracy_drop: float | None = None,
+    metric_type: str | None = None,
+    mde: float | None = None,
+    planned_n: int | None = None,
+    alpha: float | None = None,
+    higher_is_better: bool | None = None,
+    sequential: bool | None = None,
+) -> RolloutConfig | None:
+    """The rollout configuration from what a person typed (None for ``single``); an option that
+    does not apply to the strategy is an error, not silently ignored. ``max_latency_p95_ms=0``
+    turns the latency gate off.
+
+    >>> build_config("canary", stages="10,100", hold_requests=50).schedule
+    CanarySchedule(stages=(10.0, 100.0), min_requests=50, min_minutes=5.0)
+    >>> build_config("shadow", split="25%").mirror_fraction
+    0.25
+    """
+    strategy = Strategy.parse(strategy)
+    canary_opts: dict[str, Any] = {
+        "stages": stages, "hold_requests": hold_requests, "hold_minutes": hold_minutes,
+        "max_error_rate": max_error_rate, "max_latency_p95_ms": max_latency_p95_ms, "min_accuracy": min_accuracy,
+        "max_accuracy_drop": max_accuracy_drop,
+    }  # fmt: skip
+    ab_opts: dict[str, Any] = {
+        "metric_type": metric_type, "mde": mde, "planned_n": planned_n, "alpha": alpha,
+        "higher_is_better": higher_is_better, "sequential": sequential,
+    }  # fmt: skip
+    own: dict[str, Any] = {Strategy.CANARY: canary_opts, Strategy.AB: ab_opts}.get(strategy, {})
+    for option, value in {**canary_opts, **ab_opts, "split": split}.items():
+        applies = option in own or (option == "split" and strategy in (Strategy.SHADOW, Strategy.AB))
+        if value is not None and not applies:
+            raise InvalidArgument(
+                f"The '{option}' option does not apply to the {strategy.value} strategy.", field=option
+            )
+    if strategy is Strategy.SINGLE:
+        return None
+    if strategy is Strategy.SHADOW:
+        return RolloutConfig.shadow(parse_split(split)[1] if split is not None else 1.0)
+    if strategy is Strategy.AB:
+        given = {k: v for k, v in ab_opts.items() if v is not None}
+        return RolloutConfig.ab_test(ABConfig(split=parse_split(split) if split is not None else (0.5, 0.5), **given))
+    hold: dict[str, Any] = {"min_requests": hold_requests, "min_minutes": hold_minutes}
+    if stages is None:
+        stages = DEFAULT_STAGES
+    schedule = CanarySchedule(
+        stages=parse_stages(stages) if isinstance(stages, str) else tuple(stages),
+        **{k: v for k, v in hold.items() if v is not None},
+    )
+    health: dict[str, Any] = {
+        k: v
+        for k, v in (
+            ("max_error_rate", max_error_rate),
+            ("min_accuracy", min_accuracy),
+            ("max_accuracy_drop", max_accuracy_drop),
+        )
+        if v is not None
+    }
+    if max_latency_p95_ms is not None:
+        health["max_latency_p95_ms"] = None if max_latency_p95_ms == 0 else max_latency_p95_ms
+    return RolloutConfig.canary(schedule, HealthPolicy(**health))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from steward.core.clock import now_ms
@@ -62,6 +62,21 @@ class Rollout:
             row.end_reason,
         )
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "strategy": self.strategy.value,
+            "stable_version": self.stable_version,
+            "candidate_version": self.candidate_version,
+            "config": self.config.to_dict(),
+            "status": self.status.value,
+            "started_by": self.started_by,
+            "started_at": self.started_at,
+            "ended_by": self.ended_by,
+            "ended_at": self.ended_at,
+            "end_reason": self.end_reason,
+        }
+
 
 @dataclass(frozen=True)
 class Deployment:
@@ -79,6 +94,32 @@ class Deployment:
     @property
     def name(self) -> str:
         return self.state.name
+
+    def to_dict(self) -> dict[str, Any]:
+        s = self.state
+        schedule = s.config.schedule if s.config is not None else None
+        return {
+            "name": s.name,
+            "model": s.model,
+            "state": s.state.value,
+            "strategy": s.strategy.value,
+            "stable_version": s.stable_version,
+            "previous_version": s.previous_version,
+            "candidate_version": s.candidate_version,
+            "traffic": s.traffic,
+            "split": s.split,
+            "stage_index": s.stage_index if schedule is not None else None,
+            "stages": list(schedule.stages) if schedule is not None else None,
+            "generation": s.generation,
+            "stage_started_at": s.stage_started_at,
+            "description": self.description,
+            "created_by": self.created_by,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "health": self.health,
+            "health_at": self.health_at,
+            "rollout": self.rollout.to_dict() if self.rollout is not None else None,
+        }
 
 
 @dataclass(frozen=True)
@@ -116,6 +157,9 @@ class Event:
             dict(row.details or {}),
             row.at,
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 # reading ---------------------------------------------------------------------------------------

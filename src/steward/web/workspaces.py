@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from steward.auth.models import Principal
-from steward.web import monitoring
+from steward.web import deployments, monitoring
 from steward.web.nav import WORKSPACES, Workspace
 from steward.web.session import PageEndpoint, WebRoute
 from steward.web.templating import render
@@ -24,7 +24,8 @@ ROUTES = [
     *(
         WebRoute(f"/{w.slug}", _page(w), w.permission)
         for w in WORKSPACES
-        if w.slug not in ("experiments", "models", "monitoring")
+        if w.slug not in ("experiments", "deployments", "models", "monitoring")
     ),
     *monitoring.ROUTES,
+    *deployments.ROUTES,
 ]
