@@ -10,7 +10,8 @@ default) with fresh request ids. Measured in one process, each step timed on its
 * ground truth through ``ingest_labels``: from a Parquet file, from a CSV file, from JSON
   records (the REST body, 10,000 per call) and over HTTP (``POST .../labels``, in process);
 * segment summaries computed and cached (``summarise_pending``), a day's window merged from
-  them, predictions joined with their labels for a window, and compaction of closed hours;
+  them, predictions joined with their labels for a window, compaction of closed hours, and a
+  whole ``run_monitor`` over the day;
 * the floor: the same predictions written as one Parquet file with ``pyarrow.parquet``.
 
 Usage::
@@ -177,10 +178,27 @@ def main() -> None:
     seconds, served = timed(lambda: store.window_summary("served", day))
     assert served.primary_rows == n
     record("window: 1 day after compaction", seconds, n)
+    seconds, outcome = timed(lambda: monitor_run(tmp, store))
+    record(f"monitor run: 1d window, {len(outcome.runs[0].metrics)} metrics", seconds, n)
     out = ROOT / "benchmarks" / "results" / "monitoring_ingest.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"rows": n, "request_rows": args.request_rows, "results": results}, indent=2))
     print(f"wrote {out}")
+
+
+def monitor_run(tmp: pathlib.Path, store: MonitoringStore) -> Any:
+    """``run_monitor`` on the day of the labelled ``batch`` deployment: the first 6 hours as the
+    reference, data and prediction drift, CBPE and realised accuracy, latency."""
+    from steward.core.config import Settings
+    from steward.monitoring.adapters import MemorySink
+    from steward.monitoring.models import MonitorConfig
+    from steward.monitoring.service import MonitoringDeps, run_monitor
+    from steward.runtime import Runtime
+
+    rt = Runtime.from_settings(Settings(home=tmp / "monitor", sqlite_synchronous="NORMAL"))
+    deps = MonitoringDeps(rt.uow, rt.blobs, store, MemorySink())
+    cfg = MonitorConfig.parse("reference: {window: {first: 6h}}\nwindows: [1d]")
+    return run_monitor(deps, "batch", now_ms=T0 + DAY, config=cfg)
 
 
 def http_labels(tmp: pathlib.Path, records: list[dict[str, Any]]) -> float:

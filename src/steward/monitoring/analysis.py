@@ -245,11 +245,13 @@ def _performance(out: WindowAnalysis, reference: Reference, labelled: pa.Table, 
     y_score = None if have["score"].null_count else have["score"].to_numpy().astype(np.float64)
     if pos is not None and len(_classes(reference, y_true, y_pred) | {pos}) <= 2:
         t, p = (y_true == pos).astype(int), (y_pred == pos).astype(int)
-        out.realised = classification_metrics(t, p, y_score)
         if reference.labelled and reference.y_true is not None and reference.y_pred is not None:
             rt = (np.asarray(reference.y_true, dtype=str) == pos).astype(int)
             rp = (np.asarray(reference.y_pred, dtype=str) == pos).astype(int)
             out.concept = ConceptDrift().fit(rt, rp, reference.y_score).score(t, p, y_score)
+            out.realised = out.concept.metrics_current  # the same scikit-learn metrics, computed once
+        else:
+            out.realised = classification_metrics(t, p, y_score)
         return
     out.realised = classification_metrics(y_true, y_pred)
     if reference.labelled and reference.y_true is not None and reference.y_pred is not None:
