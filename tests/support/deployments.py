@@ -122,6 +122,7 @@ class Answer:
     version: str | None
     unit: str | None = None
     wall_ms: float = 0.0  # when it was sent, on the wall clock (to compare with recorded events)
+    request_id: str | None = None
 
 
 @dataclass
@@ -146,11 +147,11 @@ class Load:
                 t0, wall = time.monotonic(), time.time() * 1000
                 try:
                     r = client.post(f"/v1/deployments/{self.deployment}/predict", json=[record], headers=headers)
-                    status = r.status_code
-                    version = r.json().get("model_version")
+                    status, body = r.status_code, r.json()
+                    version, rid = body.get("model_version"), body.get("request_id")
                 except httpx.HTTPError:
-                    status, version = 0, None
-                self.answers.append(Answer(t0, time.monotonic() - t0, status, version, unit, wall))
+                    status, version, rid = 0, None, None
+                self.answers.append(Answer(t0, time.monotonic() - t0, status, version, unit, wall, rid))
                 i += 1
 
     @contextmanager

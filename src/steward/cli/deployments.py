@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from steward.auth.models import principal_for
 from steward.cli import context
@@ -71,7 +72,7 @@ def _print(doc: dict[str, Any]) -> None:
     )
     console.print(f"  traffic   {_split_text(doc)}")
     if doc["stages"]:
-        console.print(f"  stages    {_stage_text(doc)}")
+        console.print(f"  stages    {escape(_stage_text(doc))}")
     if doc["previous_version"] is not None:
         console.print(f"  previous  v{doc['previous_version']} (steward rollback {doc['name']} returns to it)")
     health = doc.get("health") or {}
@@ -81,7 +82,7 @@ def _print(doc: dict[str, Any]) -> None:
         console.print(f"  health    v{version}: {h['requests']} requests, errors {rate}, p95 {p95}")
     verdict = (health.get("controller") or {}).get("verdict")
     if verdict:
-        console.print(f"  verdict   {verdict['decision']}: {'; '.join(verdict['reasons'])}")
+        console.print(f"  verdict   {verdict['decision']}: {escape('; '.join(verdict['reasons']))}")
 
 
 @handle_errors
@@ -282,7 +283,7 @@ def _print_shadow(doc: dict[str, Any]) -> None:
             f"overhead {_num(lat['mean_overhead_ms'])} ms per request"
         )
     for note in doc["notes"]:
-        console.print(f"  note: {note}")
+        console.print(f"  note: {escape(note)}")
 
 
 def _print_ab(doc: dict[str, Any]) -> None:
@@ -304,7 +305,7 @@ def _print_ab(doc: dict[str, Any]) -> None:
     console.print(f"  SRM            p={_num(a['srm']['p_value'])} {'MISMATCH' if a['srm']['mismatch'] else 'ok'}")
     console.print(f"  [bold]{rec['decision']}[/]")
     for r in rec["reasons"]:
-        console.print(f"    - {r}")
+        console.print(f"    - {escape(r)}")
 
 
 @deployments_app.command("outcomes")

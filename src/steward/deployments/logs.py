@@ -111,7 +111,7 @@ class PredictionLog:
                     f"with p as ({rows}), l as ({labels}) select '{_quote(v)}' as model_version, request_id, "
                     f"({_CORRECT})::int as correct from p join l using (request_id, row)"
                 )
-                parts.append(con.execute(sql, {"since": since_ms, "until": until_ms}).to_arrow_table())
+                parts.append(con.sql(sql, params={"since": since_ms, "until": until_ms}).to_arrow_table())
         if not parts:
             return pa.table({"model_version": pa.array([], pa.string()), "request_id": pa.array([], pa.string()),
                              "correct": pa.array([], pa.int32())})  # fmt: skip
