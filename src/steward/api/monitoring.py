@@ -5,7 +5,7 @@ Reads need ``monitoring:read``; configuring, running and ingesting need ``monito
 ``authorization: {type: Bearer, credentials_file: ...}`` in the scrape config).
 
 The router's lifespan starts the monitoring scheduler in the server process (set
-``app.state.monitoring_scheduler = False`` before startup to keep it off).
+``STEWARD_SCHEDULER=false``, or ``app.state.monitoring_scheduler = False`` before startup, keeps it off).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ REPORT_CSP = (
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     runtime: Runtime | None = getattr(app.state, "runtime", None)
-    if runtime is None or getattr(app.state, "monitoring_scheduler", True) is False:
+    if runtime is None or not runtime.settings.scheduler or getattr(app.state, "monitoring_scheduler", True) is False:
         yield
         return
     deps = MonitoringDeps.from_runtime(runtime, retrainer=PipelineRetrainer(runtime.settings))

@@ -33,10 +33,9 @@ class Settings(BaseSettings):
     admin_password: SecretStr | None = None
     server_url: str | None = None
     token: SecretStr | None = None
-    sqlite_synchronous: str = Field(
-        default="FULL", description="SQLite PRAGMA synchronous (FULL is durable)."
-    )
+    sqlite_synchronous: str = Field(default="FULL", description="SQLite PRAGMA synchronous (FULL is durable).")
     log_json: bool = True
+    scheduler: bool = Field(default=True, description="Run scheduled jobs (monitoring windows) in this process.")
     secure_cookies: bool = False
 
     @field_validator("sqlite_synchronous")
