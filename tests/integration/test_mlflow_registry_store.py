@@ -8,7 +8,7 @@ import time
 import pytest
 
 from steward.core.errors import AlreadyExists, InvalidArgument, NotFound
-from steward.registry import service
+from steward.registry import logged_models, service
 from steward.registry.models import DELETED_STAGE
 from steward.runtime import Runtime
 from steward.tracking import service as tracking
@@ -162,11 +162,11 @@ def test_logged_model_becomes_a_version_with_run_lineage(store_runtime: Runtime)
     with store_runtime.uow() as uow:
         exp = tracking.create_experiment(uow, "exp")
         run = tracking.create_run(uow, exp.id, name="train")
-        logged = service.create_logged_model(uow, exp.id, name="model", source_run_id=run.id, params={"a": "1"})
+        logged = logged_models.create_logged_model(uow, exp.id, name="model", source_run_id=run.id, params={"a": "1"})
         uow.commit()
     assert logged.artifact_location == f"mlflow-artifacts:/{exp.id}/models/{logged.id}/artifacts"
     with store_runtime.uow() as uow:
-        service.finalize_logged_model(uow, logged.id, "LOGGED_MODEL_READY")
+        logged_models.finalize_logged_model(uow, logged.id, "LOGGED_MODEL_READY")
         service.create_model(uow, "m")
         v = service.create_version(uow, "m", source=f"models:/{logged.id}")
         uow.commit()
@@ -175,11 +175,11 @@ def test_logged_model_becomes_a_version_with_run_lineage(store_runtime: Runtime)
         assert service.download_uri(uow, "m", 1) == logged.artifact_location
         assert [x.version for x in service.versions_of_run(uow, run.id)] == [1]
         assert [x.version for x in service.search_versions(uow, filter_string=f"run_id = '{run.id}'").items] == [1]
-        found = service.search_logged_models(uow, [exp.id], filter_string="params.a = '1' and name = 'model'")
+        found = logged_models.search_logged_models(uow, [exp.id], filter_string="params.a = '1' and name = 'model'")
         assert [m.id for m in found.items] == [logged.id]
-        assert service.get_logged_model(uow, logged.id).status == "LOGGED_MODEL_READY"
+        assert logged_models.get_logged_model(uow, logged.id).status == "LOGGED_MODEL_READY"
         with pytest.raises(InvalidArgument):
-            service.finalize_logged_model(uow, logged.id, "DONE")
+            logged_models.finalize_logged_model(uow, logged.id, "DONE")
 
 
 def test_deleting_a_model_takes_everything_with_it(store_runtime: Runtime) -> None:

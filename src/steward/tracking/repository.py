@@ -358,10 +358,27 @@ class TrackingRepository:
         )
 
     def insert_experiment_with_id(self, experiment_id: int, name: str, artifact_location: str, at: int) -> None:
-        self.session.execute(insert(ExperimentRow).values(
-            id=experiment_id, name=name, artifact_location=artifact_location, lifecycle_stage="active",
-            creation_time=at, last_update_time=at,
-        ))
+        """Insert an experiment under a chosen id; a no-op if the id or the name is taken
+        (another process got there first)."""
+        values = {
+            "id": experiment_id,
+            "name": name,
+            "artifact_location": artifact_location,
+            "lifecycle_stage": "active",
+            "creation_time": at,
+            "last_update_time": at,
+        }
+        dialect = self.session.get_bind().dialect.name
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            self.session.execute(sqlite_insert(ExperimentRow).values(**values).on_conflict_do_nothing())
+        elif dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            self.session.execute(pg_insert(ExperimentRow).values(**values).on_conflict_do_nothing())
+        else:
+            self.session.execute(insert(ExperimentRow).values(**values))
 
     def existing_points(
         self, run_id: str, keys: Sequence[str], min_step: int, max_step: int

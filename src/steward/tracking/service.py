@@ -361,7 +361,7 @@ MAX_SEARCH_PAGE = 50_000
 def ensure_default_experiment(uow: UnitOfWork) -> Experiment:
     """MLflow clients log to experiment "0" unless told otherwise; make sure it exists.
 
-    Safe to race: the caller retries in a fresh unit of work if another process inserted it.
+    Safe to race: when another process inserts it first, the insert here does nothing.
     """
     row = uow.tracking.experiment_row(DEFAULT_EXPERIMENT_ID)
     if row is None:
@@ -420,11 +420,9 @@ def search_runs(
     max_results: int = 1000,
     page_token: str | None = None,
 ) -> Page[Run]:
-    """Runs of the experiments matching an MLflow filter, in MLflow's order, one page.
-
-    >>> # search_runs(uow, [1], filter_string="metrics.acc > 0.9 and params.model = 'rf'",
-    >>> #             order_by=["metrics.acc DESC"], max_results=10)
-    """
+    """Runs of the experiments matching an MLflow filter (``"metrics.acc > 0.9 and
+    params.model = 'rf'"``), in MLflow's order (``["metrics.acc DESC"]``, ties by start time,
+    newest first, then id), one page; filtered, sorted and paged in SQL."""
     from steward.tracking import search
 
     check_page_size(max_results, MAX_SEARCH_PAGE)

@@ -227,3 +227,12 @@ def test_any_text_parses_or_raises_invalid_argument(text: str) -> None:
         parse_filter(text, RUNS)
     except InvalidArgument as exc:
         assert exc.field == "filter"
+
+
+@pytest.mark.parametrize("module", ["steward.tracking.search", "steward.registry.models"])
+def test_docstring_examples_run(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.failed == 0 and result.attempted > 0

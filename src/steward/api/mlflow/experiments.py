@@ -42,14 +42,9 @@ def ensure_default(rt: Runtime, request: Request) -> None:
     """MLflow clients use experiment "0" ("Default") when none is set: create it on first use."""
     if getattr(request.app.state, "mlflow_default_experiment", False):
         return
-    from sqlalchemy.exc import IntegrityError
-
-    try:
-        with rt.uow() as uow:
-            service.ensure_default_experiment(uow)
-            uow.commit()
-    except IntegrityError:  # another worker created it first
-        pass
+    with rt.uow() as uow:
+        service.ensure_default_experiment(uow)
+        uow.commit()
     request.app.state.mlflow_default_experiment = True
 
 

@@ -13,7 +13,7 @@ from steward.api.mlflow._wire import MlflowRoute, Msg, Rt, ok
 from steward.api.mlflow.experiments import ensure_default
 from steward.auth.models import Principal
 from steward.core.errors import InvalidArgument
-from steward.registry import service
+from steward.registry import logged_models as service
 
 router = APIRouter(route_class=MlflowRoute)
 Read = Annotated[Principal, require("runs:read")]

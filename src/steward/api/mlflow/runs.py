@@ -15,7 +15,7 @@ from steward.api.mlflow.experiments import ensure_default, view_of
 from steward.auth.models import Principal
 from steward.core.clock import now_ms
 from steward.core.errors import InvalidArgument
-from steward.registry import service as registry
+from steward.registry import logged_models
 from steward.store.uow import UnitOfWork
 from steward.tracking import artifacts as run_artifacts
 from steward.tracking import service
@@ -37,8 +37,12 @@ def log_metric(msg: Msg, rt: Rt, _: Write) -> Response:
     value = msg.number("value")
     if value is None:
         raise InvalidArgument("Missing value for required parameter 'value'.", field="value")
+    timestamp = msg.integer("timestamp")
     batch = MetricBatch(
-        [msg.required("key")], [value], [msg.integer("step", 0) or 0], [msg.integer("timestamp") or now_ms()]
+        [msg.required("key")],
+        [value],
+        [msg.integer("step", 0) or 0],
+        [now_ms() if timestamp is None else timestamp],
     )
     with rt.uow() as uow:
         service.log_metrics_once(uow, msg.run_id(), batch)
@@ -62,7 +66,8 @@ def _metric_batch(items: list[dict[str, Any]]) -> MetricBatch:
             keys.append(key)
             values.append(float(value))
             steps.append(int(m.get("step") or 0))
-            stamps.append(int(m.get("timestamp") or now))
+            stamp = m.get("timestamp")
+            stamps.append(now if stamp is None else int(stamp))
         except (TypeError, ValueError):
             raise InvalidArgument(
                 f"Metric {key!r} has a malformed value, step or timestamp: {m!r}.", field="metrics"
@@ -218,7 +223,7 @@ def log_inputs(msg: Msg, rt: Rt, _: Write) -> Response:
 def log_outputs(msg: Msg, rt: Rt, _: Write) -> Response:
     model_ids = [str(m.get("model_id", "")) for m in msg.objects("models")]
     with rt.uow() as uow:
-        registry.record_run_outputs(uow, msg.run_id(), model_ids)
+        logged_models.record_run_outputs(uow, msg.run_id(), model_ids)
         uow.commit()
     return ok()
 
