@@ -263,3 +263,33 @@ def test_a_bad_filter_or_token_is_invalid_argument(seeded: tuple[Runtime, int, l
             service.search_runs(uow, [exp_id], max_results=0)
         with pytest.raises(NotFound):
             service.search_runs(uow, [9999])
+
+
+def test_experiment_search_filters_orders_and_pages(store_runtime: Runtime) -> None:
+    with store_runtime.uow() as uow:
+        for i, name in enumerate(["churn-a", "churn-b", "fraud", "Churn-c"]):
+            exp = service.create_experiment(uow, name, tags={"team": "risk" if i % 2 else "growth"})
+        service.delete_experiment(uow, exp.id)
+        uow.commit()
+
+    def names(**kw: Any) -> list[str]:
+        with store_runtime.uow() as uow:
+            return [e.name for e in service.search_experiments(uow, **kw).items]
+
+    assert names(filter_string="name LIKE 'churn%'", order_by=["name"]) == ["churn-a", "churn-b"]
+    assert names(filter_string="name ILIKE 'churn%'", view="all", order_by=["name DESC"]) == [
+        "churn-b",
+        "churn-a",
+        "Churn-c",
+    ]
+    assert names(filter_string="tags.team = 'risk'", view="all", order_by=["name"]) == ["Churn-c", "churn-b"]
+    assert names(filter_string="tags.team IS NULL") == []
+    assert names(view="deleted") == ["Churn-c"]
+    assert names(order_by=["experiment_id DESC"], max_results=2) == ["fraud", "churn-b"]
+    with store_runtime.uow() as uow:
+        first = service.search_experiments(uow, max_results=2, order_by=["name"])
+        rest = service.search_experiments(uow, max_results=2, order_by=["name"], page_token=first.next_page_token)
+    assert [e.name for e in first.items + rest.items] == ["churn-a", "churn-b", "fraud"]
+    assert rest.next_page_token is None
+    with store_runtime.uow() as uow, pytest.raises(InvalidArgument):
+        service.search_experiments(uow, filter_string="experiment_id > '1'")
