@@ -170,7 +170,10 @@ class DeploymentFollower:
                 await task
         self._tasks = []
         if self.pending:  # decisions taken must not be lost on a clean shutdown
-            await self._flush()
+            try:
+                await self._flush()
+            except Exception:
+                log.exception("could not record %d canary decision(s) at shutdown", len(self.pending))
 
     # the canary evaluator ----------------------------------------------------------------------
     def _control(self, name: str, state: DeploymentState) -> None:
