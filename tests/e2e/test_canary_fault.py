@@ -1,13 +1,14 @@
 """Canaries under load, on loopback: a broken version (one that raises, one that sleeps past the
 latency threshold) is rolled back by itself while the stable version keeps serving, with failures
-inside the canary's share during the detection window; a healthy version promotes itself
-through every stage."""
+inside the canary's share during the detection window; one whose ground truth shows it wrong is
+rolled back once enough labels arrive; a healthy version promotes itself through every stage."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from scipy import stats
 from tests.support.deployments import Answer, Load, following_server, register_versions, wait_for
@@ -15,7 +16,10 @@ from tests.support.deployments import Answer, Load, following_server, register_v
 from steward.core.config import Settings
 from steward.deployments import CanarySchedule, HealthPolicy, RolloutConfig
 from steward.deployments import service as deployments
+from steward.monitoring.ingest import ingest_labels
+from steward.monitoring.store import MonitoringStore
 from steward.runtime import Runtime
+from steward.serving.prediction_log import read_predictions
 
 SHARE = 0.10  # the canary's first stage
 
@@ -130,3 +134,45 @@ def test_a_healthy_canary_promotes_itself_through_every_stage(rt: Runtime, tmp_p
     with rt.uow() as uow:
         dep = deployments.get(uow, "api")
     assert (dep.state.stable_version, dep.state.previous_version, dep.state.state.value) == (2, 1, "stable")
+
+
+def test_a_canary_whose_labels_show_it_wrong_is_rolled_back_on_accuracy(rt: Runtime, tmp_path: Path) -> None:
+    """Ground truth arrives while the canary runs; once enough of it has, accuracy gates it."""
+    register_versions(rt, tmp_path / "models", ["good", "good2"])
+    _deploy(rt, "m/1")
+    canary = RolloutConfig.canary(
+        CanarySchedule((20, 100), min_requests=10_000, min_minutes=0),
+        HealthPolicy(max_latency_p95_ms=None, min_accuracy=0.8, min_labelled=30),
+    )
+    home = Path(rt.settings.home)
+    labelled: set[str] = set()
+
+    def label_the_candidate_wrong() -> None:
+        log = read_predictions(home / "prediction-log", deployment="api")
+        if not log.num_rows:
+            return
+        frame = log.to_pandas()
+        fresh = frame[(frame.model_version == "2") & ~frame.request_id.isin(labelled)]
+        if len(fresh):
+            wrong = (1 - fresh.prediction.astype(int)).tolist()
+            ingest_labels(
+                MonitoringStore.from_settings(rt.settings),
+                "api",
+                pa.table({"request_id": fresh.request_id.tolist(), "label": wrong}),
+            )
+            labelled.update(fresh.request_id)
+
+    with following_server(rt, ["api"], home / "prediction-log") as (url, _server):
+        load = Load(url, "api", threads=6)
+        with load.running():
+            wait_for(lambda: len(load.answers) > 50)
+            _deploy(rt, "m/2", canary)
+
+            def rolled_back() -> deployments.Event | None:
+                label_the_candidate_wrong()
+                return _rolled_back(rt)
+
+            event = wait_for(rolled_back, timeout=30, interval=0.2)
+    assert "accuracy" in event.reason and "below 80.0%" in event.reason
+    assert event.details["candidate"]["labelled"] >= 30 and event.details["candidate"]["correct"] == 0
+    assert {a.status for a in load.answers} == {200}  # a wrong model is still a working one
