@@ -73,8 +73,9 @@ def shadow_report(uow: UnitOfWork, name: str, log: PredictionLog, *, rollout_id:
     """Compare the challenger of ``name``'s shadow (the current one, else the latest) with the
     version that answered, over the rollout's window."""
     r = rollout(uow, name, rollout_id, Strategy.SHADOW)
-    until = r.ended_at + 60_000 if r.ended_at is not None else now_ms() + 60_000
-    raw = log.shadow(name, str(r.stable_version), str(r.candidate_version), r.started_at, until)
+    until = r.ended_at if r.ended_at is not None else now_ms()
+    # a mirror answers after its request: its row may be stamped a little after the rollout ended
+    raw = log.shadow(name, str(r.stable_version), str(r.candidate_version), r.started_at, until + 60_000)
     primary_rows, compared = int(raw.get("primary_rows") or 0), int(raw.get("compared_rows") or 0)
     notes = []
     if primary_rows == 0:
