@@ -9,6 +9,7 @@ need=()
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || need+=(postgresql)
 command -v chromium >/dev/null || need+=(chromium)
 command -v wrk >/dev/null || need+=(wrk)
+command -v prometheus >/dev/null || need+=(prometheus)
 if ((${#need[@]})); then
   echo "installing system packages: ${need[*]}"
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
@@ -28,6 +29,6 @@ echo "== ruff format";  .venv/bin/ruff format --check src tests benchmarks
 echo "== mypy";         .venv/bin/mypy
 echo "== import-linter"; .venv/bin/lint-imports
 echo "== pytest"
-# Missing PostgreSQL or Chromium must fail the run here, never skip silently.
-export STEWARD_REQUIRE_POSTGRES=1 STEWARD_REQUIRE_BROWSER=1
+# Missing PostgreSQL, Chromium or Prometheus must fail the run here, never skip silently.
+export STEWARD_REQUIRE_POSTGRES=1 STEWARD_NO_SKIPS=1
 exec .venv/bin/python -m pytest -q "$@"

@@ -28,6 +28,18 @@ from steward.runtime import Runtime
 from tests.support import postgres
 from tests.support.net import serve
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """With STEWARD_NO_SKIPS=1 (as in CI) a skipped test fails: a missing PostgreSQL, Chromium or
+    Prometheus must never pass quietly."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("STEWARD_NO_SKIPS") == "1" and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.longrepr = f"skipped, but STEWARD_NO_SKIPS=1 forbids skips: {reason}"
+
+
 hyp_settings.register_profile("ci", derandomize=True, deadline=None, max_examples=60)
 hyp_settings.load_profile("ci")
 
