@@ -260,10 +260,17 @@ def drift(
     threshold: Annotated[list[str] | None, typer.Option(help="COLUMN=THRESHOLD.")] = None,
     drift_share: Annotated[float, typer.Option(help="Share of drifted columns for dataset drift.")] = 0.5,
     evidently: Annotated[bool, typer.Option(help="Evidently's rules unchanged (no FDR, no calibration).")] = False,
+    dask: Annotated[
+        str | None, typer.Option("--dask", help="Dask scheduler address: sketch Parquet partitions on the cluster.")
+    ] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Compare two files column by column; exit 0 either way (read ``drift_detected``)."""
     from steward.monitoring.files import compare_files
+
+    if dask is not None:
+        _drift_on_dask(reference, current, dask, columns=_split(columns) or None, categorical=_split(categorical))
+        return
 
     with _rows_progress(quiet or as_json) as progress:
         result = compare_files(
@@ -306,6 +313,29 @@ def drift(
     console.print(f"Dataset drift {verdict}: {doc['n_drifted']} of {doc['n_columns']} columns drifted.")
     if report_path is not None:
         console.print(f"Report: {report_path}")
+
+
+def _drift_on_dask(
+    reference: Path, current: Path, address: str, *, columns: list[str] | None, categorical: list[str]
+) -> None:
+    """Parquet data larger than this process: each partition is sketched on the cluster."""
+    from distributed import Client
+
+    from steward.monitoring.distributed import drift_on_dask
+
+    with Client(address) as client:
+        report = drift_on_dask(str(reference), str(current), client, columns=columns, categorical=categorical)
+    rows = report.to_frame().reset_index()
+    emit_json(
+        {
+            "reference": str(reference),
+            "current": str(current),
+            "drift_detected": report.drifted,
+            "n_drifted": report.n_drifted,
+            "n_columns": len(report.columns),
+            "columns": json.loads(rows.to_json(orient="records")),
+        }
+    )
 
 
 @contextmanager
