@@ -323,7 +323,7 @@ def _drift_on_dask(
 
     from steward.monitoring.distributed import drift_on_dask
 
-    with Client(address) as client:
+    with Client(address) as client:  # type: ignore[no-untyped-call]
         report = drift_on_dask(str(reference), str(current), client, columns=columns, categorical=categorical)
     rows = report.to_frame().reset_index()
     emit_json(

@@ -55,16 +55,16 @@ def sketch_on_dask(
     fan_in: int = 8,
 ) -> dict[str, ColumnSketch]:
     """Column sketches of a Parquet dataset, computed partition by partition on ``client``."""
-    import dask
     import dask.dataframe as dd
+    from dask.delayed import delayed
 
     frame = dd.read_parquet(path, columns=list(kinds) if kinds else None)
     kinds = dict(kinds) if kinds else _kinds(frame.dtypes, None, ())
     parts = frame.to_delayed()
     seeds = np.random.SeedSequence(random_state).spawn(len(parts))
-    level = [dask.delayed(_sketch_partition)(p, kinds, sample_cap, s) for p, s in zip(parts, seeds, strict=True)]
+    level = [delayed(_sketch_partition)(p, kinds, sample_cap, s) for p, s in zip(parts, seeds, strict=True)]
     while len(level) > 1:
-        level = [dask.delayed(_merge)(level[i : i + fan_in]) for i in range(0, len(level), fan_in)]
+        level = [delayed(_merge)(level[i : i + fan_in]) for i in range(0, len(level), fan_in)]
     result: dict[str, ColumnSketch] = client.compute(level[0]).result()
     return result
 
