@@ -1,13 +1,13 @@
 """Dataset drift on Parquet data larger than the Dask cluster's memory.
 
 The peer workload's data (``../shared/peerbench/datagen.py``: 20 numeric + 5 categorical
-columns, drift in 10) generated in 500,000-row chunks straight to Parquet files, ROWS per side;
+columns, drift in 10) generated in 250,000-row chunks straight to Parquet files, ROWS per side;
 a LocalCluster of 2 worker processes with a memory limit each well below one side's size in
 memory; ``steward.monitoring.distributed.drift_on_dask`` sketches every partition on the
 workers and merges the sketches. Prints the data's size in memory against the cluster's limit,
 the time, and the verdicts.
 
-    python benchmarks/drift_dask.py [--rows 5000000] [--worker-memory 768MB]
+    python benchmarks/drift_dask.py [--rows 5000000] [--worker-memory 1.5GB]
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 DATAGEN = Path(__file__).resolve().parents[2] / "shared" / "peerbench" / "datagen.py"
-CHUNK = 500_000
+CHUNK = 250_000
 
 
 def _datagen():  # type: ignore[no-untyped-def]
@@ -47,7 +47,7 @@ def write_side(folder: Path, rows: int, drift: bool, seed: int) -> int:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rows", type=int, default=5_000_000)
-    ap.add_argument("--worker-memory", default="768MB")
+    ap.add_argument("--worker-memory", default="1.5GB")
     args = ap.parse_args()
     from dask.utils import parse_bytes
     from distributed import Client, LocalCluster
