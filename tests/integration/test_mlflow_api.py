@@ -5,6 +5,7 @@ leave the store unchanged."""
 
 from __future__ import annotations
 
+import base64
 import time
 from typing import Any
 
@@ -342,3 +343,34 @@ def test_bad_requests_get_mlflows_error_shape_and_change_nothing(
     assert 400 <= resp.status_code < 500, resp.text
     assert resp.json()["error_code"] in ("INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST"), resp.text
     assert _snapshot(runtime) == before
+
+
+def test_credentials_are_remembered_briefly_and_failures_never(
+    mlf: TestClient, app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from steward.api.mlflow import _auth
+
+    calls: list[str] = []
+    real = _auth._credentials
+
+    def counting(request: Any, runtime: Any) -> Any:
+        calls.append(request.headers.get("authorization", ""))
+        return real(request, runtime)
+
+    monkeypatch.setattr(_auth, "_credentials", counting)
+    monkeypatch.setattr(_auth, "TTL_SECONDS", 0.3)
+    for _ in range(5):
+        assert mlf.get(f"{API}/experiments/search").status_code == 200
+    assert len(calls) == 1
+    time.sleep(0.35)
+    assert mlf.get(f"{API}/experiments/search").status_code == 200
+    assert len(calls) == 2
+    bad = TestClient(app, headers={"Authorization": "Bearer stw_wrong"})
+    for _ in range(3):
+        assert bad.get(f"{API}/experiments/search").json()["error_code"] == "UNAUTHENTICATED"
+    assert len(calls) == 5
+    creds = base64.b64encode(b"viewer:viewer-password").decode()
+    basic = TestClient(app, headers={"Authorization": f"Basic {creds}"})
+    assert basic.get(f"{API}/experiments/search").status_code == 200
+    assert basic.post(f"{API}/experiments/create", json={"name": "no"}).json()["error_code"] == "PERMISSION_DENIED"
+    assert len(calls) == 6

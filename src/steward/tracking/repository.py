@@ -404,69 +404,58 @@ class TrackingRepository:
         return out
 
     def _load_chunk(self, ids: list[str]) -> list[Run]:
-        rows = self._driver_rows
-        # Through the driver, SQLite hands JSON columns over as text; psycopg decodes them.
+        # Plain SQL through the driver: this is the hot path of search, and building, caching
+        # and compiling five statements with hundreds of bound ids each cost more than the
+        # queries. Through the driver SQLite hands JSON over as text; psycopg decodes it.
         sqlite = self.session.get_bind().dialect.name == "sqlite"
+        marks = ",".join(["?" if sqlite else "%s"] * len(ids))
+        conn = self.session.connection()
+        args = tuple(ids)
+
+        def rows(sql: str) -> list[Any]:
+            return list(conn.exec_driver_sql(sql.replace("{ids}", marks), args).fetchall())
 
         def _json(value: Any) -> Any:
             return json.loads(value) if sqlite and value is not None else value
 
-        run_columns = (
-            RunRow.id, RunRow.experiment_id, RunRow.name, RunRow.status, RunRow.start_time, RunRow.end_time,
-            RunRow.user_id, RunRow.source, RunRow.git_commit, RunRow.environment, RunRow.lifecycle_stage,
-            RunRow.artifact_uri,
-        )
         base: dict[str, tuple[Any, ...]] = {
-            r[0]: tuple(r) for r in rows(select(*run_columns).where(RunRow.id.in_(ids)))
+            r[0]: tuple(r)
+            for r in rows(
+                "SELECT id, experiment_id, name, status, start_time, end_time, user_id, source, git_commit, "
+                "environment, lifecycle_stage, artifact_uri FROM runs WHERE id IN ({ids})"
+            )
         }
         params: dict[str, dict[str, str]] = {i: {} for i in base}
         tags: dict[str, dict[str, str]] = {i: {} for i in base}
         metrics: dict[str, dict[str, Metric]] = {i: {} for i in base}
         inputs: dict[str, list[DatasetInput]] = {i: [] for i in base}
         if base:
-            for run_id, key, value in rows(
-                select(ParamRow.run_id, ParamRow.key, ParamRow.value).where(ParamRow.run_id.in_(ids))
-            ):
+            for run_id, key, value in rows('SELECT run_id, "key", value FROM params WHERE run_id IN ({ids})'):
                 params[run_id][key] = value
-            for run_id, key, value in rows(
-                select(RunTagRow.run_id, RunTagRow.key, RunTagRow.value).where(RunTagRow.run_id.in_(ids))
-            ):
+            for run_id, key, value in rows('SELECT run_id, "key", value FROM run_tags WHERE run_id IN ({ids})'):
                 tags[run_id][key] = value
             nan = math.nan
             for run_id, key, number, is_nan, step, ts in rows(
-                select(
-                    LatestMetricRow.run_id, LatestMetricRow.key, LatestMetricRow.value, LatestMetricRow.is_nan,
-                    LatestMetricRow.step, LatestMetricRow.timestamp,
-                ).where(LatestMetricRow.run_id.in_(ids))
+                'SELECT run_id, "key", value, is_nan, step, "timestamp" FROM latest_metrics WHERE run_id IN ({ids})'
             ):
                 metrics[run_id][key] = Metric(key, nan if is_nan else number, step, ts)
             for run_id, run_tags, name, digest, source_type, source, schema, profile, num_rows in rows(
-                select(
-                    RunInputRow.run_id, RunInputRow.tags, DatasetRow.name, DatasetRow.digest, DatasetRow.source_type,
-                    DatasetRow.source, DatasetRow.schema, DatasetRow.profile, DatasetRow.num_rows,
-                )
-                .join(DatasetRow, DatasetRow.id == RunInputRow.dataset_id)
-                .where(RunInputRow.run_id.in_(ids))
+                "SELECT i.run_id, i.tags, d.name, d.digest, d.source_type, d.source, d.schema, d.profile, "
+                "d.num_rows FROM run_inputs i JOIN datasets d ON d.id = i.dataset_id WHERE i.run_id IN ({ids})"
             ):
                 inputs[run_id].append(
-                    DatasetInput(name, digest, source_type, source, _json(schema), _json(profile), num_rows,
-                                 _json(run_tags) or {})
+                    DatasetInput(
+                        name, digest, source_type, source, _json(schema), _json(profile), num_rows,
+                        _json(run_tags) or {},
+                    )
                 )
         out = []
         for i in ids:
             if i in base:
                 r = base[i]
+                env = r[9] if r[9] != "null" else None
                 out.append(
-                    Run(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], _json(r[9]), r[10], r[11],
+                    Run(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], _json(env), r[10], r[11],
                         params[i], metrics[i], tags[i], inputs[i])
                 )
         return out
-
-    def _driver_rows(self, stmt: Any) -> list[Any]:
-        """Rows of a Core select straight from the database driver: no per-row type
-        processing, so booleans may come back as 0/1 and JSON columns as text. For bulk reads
-        only, where per-row overhead dominates."""
-        compiled = stmt.compile(dialect=self.session.get_bind().dialect, compile_kwargs={"render_postcompile": True})
-        params = compiled.construct_params()
-        args: Any = tuple(params[k] for k in compiled.positiontup or ()) if compiled.positional else params
-        return list(self.session.connection().exec_driver_sql(compiled.string, args).fetchall())

@@ -480,6 +480,9 @@ def log_metrics_once(uow: UnitOfWork, run_id: str, batch: MetricBatch) -> int:
     _writable_run(uow, run_id)
     check_metric_batch(batch)
     stored = uow.tracking.existing_points(run_id, sorted(set(batch.keys)), min(batch.steps), max(batch.steps))
+    if not stored and len(set(zip(batch.keys, batch.steps, batch.timestamps, batch.values, strict=True))) == len(batch):
+        uow.tracking.insert_metrics(run_id, batch)  # the common case: every point is new
+        return len(batch)
     seen: set[tuple[str, int, int, float | None]] = set(stored)
     keep = MetricBatch([], [], [], [])
     for k, v, s, t in zip(batch.keys, batch.values, batch.steps, batch.timestamps, strict=True):
