@@ -67,8 +67,7 @@ def mlflow_server(home: Path) -> Iterator[str]:
     exe = PEERS / "mlflow" / "bin" / "mlflow"
     if not exe.exists():
         raise FileNotFoundError(
-            f"no MLflow peer at {exe}: python3 -m venv {PEERS}/mlflow && "
-            f"{PEERS}/mlflow/bin/pip install mlflow==3.17.2"
+            f"no MLflow peer at {exe}: python3 -m venv {PEERS}/mlflow && {PEERS}/mlflow/bin/pip install mlflow==3.17.2"
         )
     port = free_port()
     home.mkdir(parents=True, exist_ok=True)

@@ -28,6 +28,7 @@ from steward.runtime import Runtime
 from tests.support import postgres
 from tests.support.net import serve
 
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
     """With STEWARD_NO_SKIPS=1 (as in CI) a skipped test fails: a missing PostgreSQL, Chromium or

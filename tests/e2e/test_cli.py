@@ -18,8 +18,9 @@ from steward.sdk.client import Client
 
 def steward(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "STEWARD_HOME": str(home), "STEWARD_SQLITE_SYNCHRONOUS": "NORMAL"}
-    return subprocess.run([sys.executable, "-m", "steward.cli", *args], capture_output=True, text=True, env=env,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "steward.cli", *args], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
 
 
 @pytest.fixture

@@ -29,8 +29,11 @@ def _snapshot(runtime: Runtime) -> tuple[Any, ...]:
 
 def test_a_run_round_trips_with_nan_and_infinities(api: TestClient) -> None:
     run = _run(api)
-    body = {"key": ["auc", "auc", "nan", "inf", "ninf"], "value": [0.8, 0.9, "NaN", "Infinity", "-Infinity"],
-            "step": [0, 1, 0, 0, 0]}
+    body = {
+        "key": ["auc", "auc", "nan", "inf", "ninf"],
+        "value": [0.8, 0.9, "NaN", "Infinity", "-Infinity"],
+        "step": [0, 1, 0, 0, 0],
+    }
     assert api.post(f"/api/v1/runs/{run['id']}/metrics", json=body).json() == {"logged": 5}
     got = {m["key"]: m["value"] for m in api.get(f"/api/v1/runs/{run['id']}").json()["metrics"]}
     assert got["auc"] == 0.9

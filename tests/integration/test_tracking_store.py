@@ -115,9 +115,7 @@ def test_deleted_runs_refuse_writes_until_restored(store_runtime: Runtime) -> No
 
 def test_dataset_inputs_are_versioned_by_digest(store_runtime: Runtime) -> None:
     run_a, run_b = _run(store_runtime), _run(store_runtime)
-    d = DatasetInput(
-        "adult", "a" * 64, "local", "adult.csv", {"cols": ["age"]}, None, 100, {"context": "train"}
-    )
+    d = DatasetInput("adult", "a" * 64, "local", "adult.csv", {"cols": ["age"]}, None, 100, {"context": "train"})
     with store_runtime.uow() as uow:
         service.log_inputs(uow, run_a, [d])
         service.log_inputs(uow, run_b, [d])

@@ -35,15 +35,11 @@ def create_user(body: UserIn, rt: RuntimeDep, _: Annotated[Principal, require("u
 
 
 @router.post("/tokens", response_model=TokenOut, status_code=201)
-def create_token(
-    body: TokenIn, rt: RuntimeDep, who: Annotated[Principal, require("tokens:self")]
-) -> TokenOut:
+def create_token(body: TokenIn, rt: RuntimeDep, who: Annotated[Principal, require("tokens:self")]) -> TokenOut:
     """Issue a token for yourself; issuing one for another user needs ``tokens:write``."""
     target = body.user or who.name
     if target != who.name and not who.can("tokens:write"):
-        raise Forbidden(
-            f"Issuing a token for {target!r} needs permission 'tokens:write'.", permission="tokens:write"
-        )
+        raise Forbidden(f"Issuing a token for {target!r} needs permission 'tokens:write'.", permission="tokens:write")
     with rt.uow() as uow:
         token = service.create_token(uow, target, name=body.name, ttl_days=body.ttl_days)
         uow.commit()

@@ -62,9 +62,7 @@ def install(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         detail = "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errs)
-        return problem(
-            422, "validation_error", detail or "The request is malformed.", request.url.path, errors=errs
-        )
+        return problem(422, "validation_error", detail or "The request is malformed.", request.url.path, errors=errs)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -47,17 +47,13 @@ def list_experiments(
 ) -> ExperimentPage:
     with rt.uow() as uow:
         page = service.list_experiments(uow, view=view, max_results=max_results, page_token=page_token)
-    return ExperimentPage(
-        items=[ExperimentOut.of(e) for e in page.items], next_page_token=page.next_page_token
-    )
+    return ExperimentPage(items=[ExperimentOut.of(e) for e in page.items], next_page_token=page.next_page_token)
 
 
 @router.post("/experiments", response_model=ExperimentOut, status_code=201)
 def create_experiment(body: ExperimentIn, rt: RuntimeDep, _: ExpWrite) -> ExperimentOut:
     with rt.uow() as uow:
-        exp = service.create_experiment(
-            uow, body.name, artifact_location=body.artifact_location, tags=body.tags
-        )
+        exp = service.create_experiment(uow, body.name, artifact_location=body.artifact_location, tags=body.tags)
         uow.commit()
     return ExperimentOut.of(exp)
 
@@ -75,9 +71,7 @@ def get_experiment(experiment_id: str, rt: RuntimeDep, _: ExpRead) -> Experiment
 
 
 @router.patch("/experiments/{experiment_id}", response_model=ExperimentOut)
-def rename_experiment(
-    experiment_id: str, body: ExperimentPatch, rt: RuntimeDep, _: ExpWrite
-) -> ExperimentOut:
+def rename_experiment(experiment_id: str, body: ExperimentPatch, rt: RuntimeDep, _: ExpWrite) -> ExperimentOut:
     with rt.uow() as uow:
         exp = service.rename_experiment(uow, experiment_id, body.name)
         uow.commit()
@@ -134,16 +128,12 @@ def list_runs(
     page_token: str | None = None,
 ) -> RunPage:
     with rt.uow() as uow:
-        page = service.list_runs(
-            uow, experiment_id, view=view, max_results=max_results, page_token=page_token
-        )
+        page = service.list_runs(uow, experiment_id, view=view, max_results=max_results, page_token=page_token)
     return RunPage(items=[RunOut.of(r) for r in page.items], next_page_token=page.next_page_token)
 
 
 @router.get("/runs/compare")
-def compare_runs(
-    rt: RuntimeDep, _: Read, run_id: Annotated[list[str], Query(min_length=2)]
-) -> dict[str, Any]:
+def compare_runs(rt: RuntimeDep, _: Read, run_id: Annotated[list[str], Query(min_length=2)]) -> dict[str, Any]:
     with rt.uow() as uow:
         return service.compare_runs(uow, run_id)
 
@@ -205,9 +195,7 @@ def log_metrics(run_id: str, body: MetricsIn, rt: RuntimeDep, _: Write) -> Logge
 def log_batch(run_id: str, body: BatchIn, rt: RuntimeDep, _: Write) -> LoggedCount:
     metrics = _metric_batch(body.metrics) if body.metrics is not None else None
     with rt.uow() as uow:
-        service.log_batch(
-            uow, run_id, params=body.params, tags=body.tags, metrics=metrics, status=body.status
-        )
+        service.log_batch(uow, run_id, params=body.params, tags=body.tags, metrics=metrics, status=body.status)
         uow.commit()
     return LoggedCount(logged=len(body.params) + len(body.tags) + (len(metrics) if metrics else 0))
 
@@ -253,9 +241,7 @@ def list_artifacts(run_id: str, rt: RuntimeDep, _: Read, path: str = "") -> dict
 
 
 @router.put("/runs/{run_id}/artifacts/{path:path}")
-async def upload_artifact(
-    run_id: str, path: str, request: Request, rt: RuntimeDep, _: Write
-) -> dict[str, Any]:
+async def upload_artifact(run_id: str, path: str, request: Request, rt: RuntimeDep, _: Write) -> dict[str, Any]:
     data = await request.body()
 
     def store() -> dict[str, Any]:

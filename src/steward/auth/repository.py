@@ -12,9 +12,7 @@ class AuthRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def add_user(
-        self, *, name: str, kind: str, role: str, password_hash: str | None, created_at: int
-    ) -> UserRow:
+    def add_user(self, *, name: str, kind: str, role: str, password_hash: str | None, created_at: int) -> UserRow:
         row = UserRow(
             name=name,
             kind=kind,

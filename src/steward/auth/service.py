@@ -31,9 +31,7 @@ def _user(row: UserRow) -> User:
     return User(row.id, row.name, row.kind, row.role, row.disabled)
 
 
-def create_user(
-    uow: UnitOfWork, name: str, role: str, *, password: str | None = None, kind: str = "user"
-) -> User:
+def create_user(uow: UnitOfWork, name: str, role: str, *, password: str | None = None, kind: str = "user") -> User:
     if not _NAME.match(name):
         raise InvalidArgument(
             f"The user name must be 1-128 letters, digits or '_.@-', starting with a letter or digit. "

@@ -23,7 +23,8 @@ app.add_typer(models_app, name="models")
 pipelines.register(app)
 monitoring.register(app)
 deployments.register(app)
-app.command("serve")(serve.serve); app.command("predict-batch")(serve.predict_batch)  # noqa: E702
+app.command("serve")(serve.serve)
+app.command("predict-batch")(serve.predict_batch)  # noqa: E702
 
 
 def main() -> None:

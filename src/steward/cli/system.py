@@ -34,9 +34,7 @@ def server(
         console.print(f"Created user [bold]admin[/] with password [bold]{generated}[/] (shown once).")
     h, p = host or settings.host, settings.port if port is None else port
     console.print(f"Steward on http://{h}:{p}  (store: {settings.masked()['database_url']})")
-    uvicorn.run(
-        app, host=h, port=p, workers=workers if workers > 1 else None, log_level="warning", access_log=False
-    )
+    uvicorn.run(app, host=h, port=p, workers=workers if workers > 1 else None, log_level="warning", access_log=False)
 
 
 @db_app.command("upgrade")

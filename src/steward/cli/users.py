@@ -20,16 +20,12 @@ def create_user(
     name: str,
     role: Annotated[str, typer.Option(help="Admin, Engineer, 'Compliance Officer', Auditor or Viewer.")],
     password: Annotated[str | None, typer.Option(help="Password for web login (users only).")] = None,
-    service_account: Annotated[
-        bool, typer.Option("--service", help="A service account (tokens only).")
-    ] = False,
+    service_account: Annotated[bool, typer.Option("--service", help="A service account (tokens only).")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Create a user or service account."""
     with context.runtime().uow() as uow:
-        user = service.create_user(
-            uow, name, role, password=password, kind="service" if service_account else "user"
-        )
+        user = service.create_user(uow, name, role, password=password, kind="service" if service_account else "user")
         uow.commit()
     if as_json:
         emit_json(user.__dict__)

@@ -33,9 +33,7 @@ def decode_token(token: str | None) -> dict[str, Any] | None:
     try:
         state = json.loads(base64.urlsafe_b64decode(token.encode()))
     except (ValueError, UnicodeDecodeError):
-        raise InvalidArgument(
-            f"The page_token is not one this server issued: {token!r}.", field="page_token"
-        ) from None
+        raise InvalidArgument(f"The page_token is not one this server issued: {token!r}.", field="page_token") from None
     if not isinstance(state, dict):
         raise InvalidArgument(f"The page_token is not one this server issued: {token!r}.", field="page_token")
     return state

@@ -118,9 +118,7 @@ class HttpBackend:
         timeout: float = 30.0,
     ) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.http = httpx.Client(
-            base_url=url.rstrip("/"), headers=headers, transport=transport, timeout=timeout
-        )
+        self.http = httpx.Client(base_url=url.rstrip("/"), headers=headers, transport=transport, timeout=timeout)
 
     def _call(self, method: str, path: str, **kw: Any) -> Any:
         resp = self.http.request(method, path, **kw)
@@ -132,9 +130,7 @@ class HttpBackend:
 
     def create_run(self, experiment: str, **fields: Any) -> dict[str, Any]:
         body = {k: v for k, v in fields.items() if k != "user_id"}
-        result: dict[str, Any] = self._call(
-            "POST", "/api/v1/runs", json={"experiment_name": experiment, **body}
-        )
+        result: dict[str, Any] = self._call("POST", "/api/v1/runs", json={"experiment_name": experiment, **body})
         return result
 
     def get_run(self, run_id: str) -> dict[str, Any]:
@@ -145,9 +141,7 @@ class HttpBackend:
         self._call("PATCH", f"/api/v1/runs/{run_id}", json={"status": status})
 
     def log_params(self, run_id: str, params: dict[str, Any]) -> None:
-        self._call(
-            "POST", f"/api/v1/runs/{run_id}/params", json={"params": {k: str(v) for k, v in params.items()}}
-        )
+        self._call("POST", f"/api/v1/runs/{run_id}/params", json={"params": {k: str(v) for k, v in params.items()}})
 
     def finish(self, run_id: str, batch: MetricBatch, status: str) -> None:
         body: dict[str, Any] = {"status": status}

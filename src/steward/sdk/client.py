@@ -79,9 +79,7 @@ class _MetricBuffer:
 class ActiveRun:
     """A run being logged to. Use as a context manager: it ends FINISHED, or FAILED on error."""
 
-    def __init__(
-        self, backend: Backend, info: dict[str, Any], *, batch_size: int, flush_interval: float
-    ) -> None:
+    def __init__(self, backend: Backend, info: dict[str, Any], *, batch_size: int, flush_interval: float) -> None:
         self._backend = backend
         self.info = info
         self.id: str = info["id"]
@@ -179,9 +177,7 @@ class Client:
     ) -> ActiveRun:
         fields: dict[str, Any] = {"name": name, "tags": tags or {}}
         if capture:
-            fields.update(
-                source=source_name(), git_commit=git_commit(), environment=dict(capture_environment())
-            )
+            fields.update(source=source_name(), git_commit=git_commit(), environment=dict(capture_environment()))
         info = self.backend.create_run(experiment, **fields)
         return ActiveRun(self.backend, info, batch_size=self.batch_size, flush_interval=self.flush_interval)
 
@@ -203,9 +199,7 @@ def connect(url: str | None = None, *, token: str | None = None, settings: Setti
     return client
 
 
-def start_run(
-    experiment: str = "Default", *, name: str = "", tags: dict[str, str] | None = None
-) -> ActiveRun:
+def start_run(experiment: str = "Default", *, name: str = "", tags: dict[str, str] | None = None) -> ActiveRun:
     """Start a run with the default client (``STEWARD_SERVER_URL``/``STEWARD_TOKEN`` when set,
     else the embedded store under ``STEWARD_HOME``)."""
     global _default

@@ -15,9 +15,7 @@ from sqlalchemy.orm import Session
 _MARKERS = {"qmark": "?", "format": "%s", "pyformat": "%s", "numeric": ":{i}", "named": ":c{i}"}
 
 
-def bulk_insert(
-    session: Session, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
-) -> None:
+def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
     if not rows:
         return
     conn = session.connection()

@@ -30,6 +30,4 @@ def list_artifacts(uow: UnitOfWork, run_id: str, folder: str = "") -> list[artif
     run = get_run(uow, run_id)
     prefix = run_prefix(run.experiment_id, run.id)
     base = f"{prefix}/{artifacts.clean_path(folder)}" if folder.strip("/") else prefix
-    return [
-        artifacts.DirEntry(e.path[len(prefix) + 1 :], e.is_dir, e.size) for e in artifacts.list_dir(uow, base)
-    ]
+    return [artifacts.DirEntry(e.path[len(prefix) + 1 :], e.is_dir, e.size) for e in artifacts.list_dir(uow, base)]

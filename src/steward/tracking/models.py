@@ -98,8 +98,7 @@ class MetricBatch:
 
     def points(self) -> list[Metric]:
         return [
-            Metric(k, v, s, t)
-            for k, v, s, t in zip(self.keys, self.values, self.steps, self.timestamps, strict=True)
+            Metric(k, v, s, t) for k, v, s, t in zip(self.keys, self.values, self.steps, self.timestamps, strict=True)
         ]
 
 
@@ -142,9 +141,7 @@ def check_metric_batch(batch: MetricBatch) -> MetricBatch:
             field="metrics",
         )
     if n > MAX_BATCH_POINTS:
-        raise InvalidArgument(
-            f"A metric batch holds at most {MAX_BATCH_POINTS} points. Got {n}.", field="metrics"
-        )
+        raise InvalidArgument(f"A metric batch holds at most {MAX_BATCH_POINTS} points. Got {n}.", field="metrics")
     for key in set(batch.keys):
         check_key("metric", key)
     return batch

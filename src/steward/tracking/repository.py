@@ -84,9 +84,7 @@ class TrackingRepository:
             tags,
         )
 
-    def experiment_rows(
-        self, *, stages: Sequence[str], after_id: int | None, limit: int
-    ) -> list[ExperimentRow]:
+    def experiment_rows(self, *, stages: Sequence[str], after_id: int | None, limit: int) -> list[ExperimentRow]:
         q = select(ExperimentRow).where(ExperimentRow.lifecycle_stage.in_(stages)).order_by(ExperimentRow.id)
         if after_id is not None:
             q = q.where(ExperimentRow.id > after_id)
@@ -102,9 +100,7 @@ class TrackingRepository:
 
     def delete_experiment_tag(self, experiment_id: int, key: str) -> bool:
         res = self.session.execute(
-            delete(ExperimentTagRow).where(
-                ExperimentTagRow.experiment_id == experiment_id, ExperimentTagRow.key == key
-            )
+            delete(ExperimentTagRow).where(ExperimentTagRow.experiment_id == experiment_id, ExperimentTagRow.key == key)
         )
         return bool(getattr(res, "rowcount", 0))
 
@@ -149,9 +145,7 @@ class TrackingRepository:
             for t in self.session.scalars(select(RunTagRow).where(RunTagRow.run_id.in_(ids))):
                 tags[t.run_id][t.key] = t.value
             for m in self.session.scalars(select(LatestMetricRow).where(LatestMetricRow.run_id.in_(ids))):
-                metrics[m.run_id][m.key] = Metric(
-                    m.key, _metric_value(m.value, m.is_nan), m.step, m.timestamp
-                )
+                metrics[m.run_id][m.key] = Metric(m.key, _metric_value(m.value, m.is_nan), m.step, m.timestamp)
             for ri, d in self.session.execute(
                 select(RunInputRow, DatasetRow)
                 .join(DatasetRow, DatasetRow.id == RunInputRow.dataset_id)
@@ -248,9 +242,7 @@ class TrackingRepository:
         stored = {
             r.key: r
             for r in self.session.scalars(
-                select(LatestMetricRow).where(
-                    LatestMetricRow.run_id == run_id, LatestMetricRow.key.in_(list(latest))
-                )
+                select(LatestMetricRow).where(LatestMetricRow.run_id == run_id, LatestMetricRow.key.in_(list(latest)))
             )
         }
         new_rows = []
@@ -279,9 +271,7 @@ class TrackingRepository:
             self.session.execute(insert(_table(LatestMetricRow)), new_rows)
         self.session.flush()
 
-    def metric_history(
-        self, run_id: str, key: str, *, after_id: int | None, limit: int
-    ) -> list[tuple[int, Metric]]:
+    def metric_history(self, run_id: str, key: str, *, after_id: int | None, limit: int) -> list[tuple[int, Metric]]:
         q = select(MetricRow).where(MetricRow.run_id == run_id, MetricRow.key == key).order_by(MetricRow.id)
         if after_id is not None:
             q = q.where(MetricRow.id > after_id)
@@ -293,16 +283,13 @@ class TrackingRepository:
     def metric_keys(self, run_id: str) -> list[str]:
         return list(
             self.session.scalars(
-                select(LatestMetricRow.key)
-                .where(LatestMetricRow.run_id == run_id)
-                .order_by(LatestMetricRow.key)
+                select(LatestMetricRow.key).where(LatestMetricRow.run_id == run_id).order_by(LatestMetricRow.key)
             )
         )
 
     def count_metric_points(self, run_id: str) -> int:
         return int(
-            self.session.scalar(select(func.count()).select_from(MetricRow).where(MetricRow.run_id == run_id))
-            or 0
+            self.session.scalar(select(func.count()).select_from(MetricRow).where(MetricRow.run_id == run_id)) or 0
         )
 
     # datasets ----------------------------------------------------------------------------
@@ -341,7 +328,12 @@ class TrackingRepository:
         )
 
     def search_experiments(
-        self, *, stages: Sequence[str], filters: Sequence[Comparison], order: Sequence[OrderKey], offset: int,
+        self,
+        *,
+        stages: Sequence[str],
+        filters: Sequence[Comparison],
+        order: Sequence[OrderKey],
+        offset: int,
         limit: int,
     ) -> list[ExperimentRow]:
         from steward.tracking.search_repository import SearchRepository
@@ -353,7 +345,8 @@ class TrackingRepository:
     def set_runs_lifecycle(self, experiment_id: int, stage: str, deleted_time: int | None) -> None:
         """Move every run of an experiment to ``stage`` (MLflow deletes and restores them with it)."""
         self.session.execute(
-            update(RunRow).where(RunRow.experiment_id == experiment_id)
+            update(RunRow)
+            .where(RunRow.experiment_id == experiment_id)
             .values(lifecycle_stage=stage, deleted_time=deleted_time)
         )
 
@@ -445,7 +438,13 @@ class TrackingRepository:
             ):
                 inputs[run_id].append(
                     DatasetInput(
-                        name, digest, source_type, source, _json(schema), _json(profile), num_rows,
+                        name,
+                        digest,
+                        source_type,
+                        source,
+                        _json(schema),
+                        _json(profile),
+                        num_rows,
                         _json(run_tags) or {},
                     )
                 )
@@ -455,7 +454,23 @@ class TrackingRepository:
                 r = base[i]
                 env = r[9] if r[9] != "null" else None
                 out.append(
-                    Run(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], _json(env), r[10], r[11],
-                        params[i], metrics[i], tags[i], inputs[i])
+                    Run(
+                        r[0],
+                        r[1],
+                        r[2],
+                        r[3],
+                        r[4],
+                        r[5],
+                        r[6],
+                        r[7],
+                        r[8],
+                        _json(env),
+                        r[10],
+                        r[11],
+                        params[i],
+                        metrics[i],
+                        tags[i],
+                        inputs[i],
+                    )
                 )
         return out

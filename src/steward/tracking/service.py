@@ -43,9 +43,7 @@ def create_experiment(
 ) -> Experiment:
     name = (name or "").strip()
     if not name or len(name) > 256:
-        raise InvalidArgument(
-            f"The experiment name must be 1-256 characters. Got {name!r} instead.", field="name"
-        )
+        raise InvalidArgument(f"The experiment name must be 1-256 characters. Got {name!r} instead.", field="name")
     if uow.tracking.experiment_row_by_name(name) is not None:
         raise AlreadyExists("experiment", name)
     t = now_ms()
@@ -404,9 +402,7 @@ def _search_offset(page_token: str | None) -> int:
     except (KeyError, TypeError, ValueError):
         offset = -1
     if offset < 0:
-        raise InvalidArgument(
-            f"The page_token is not one this server issued: {page_token!r}.", field="page_token"
-        )
+        raise InvalidArgument(f"The page_token is not one this server issued: {page_token!r}.", field="page_token")
     return offset
 
 
