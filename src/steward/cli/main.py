@@ -24,7 +24,7 @@ pipelines.register(app)
 monitoring.register(app)
 deployments.register(app)
 app.command("serve")(serve.serve)
-app.command("predict-batch")(serve.predict_batch)  # noqa: E702
+app.command("predict-batch")(serve.predict_batch)
 
 
 def main() -> None:
