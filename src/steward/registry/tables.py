@@ -24,9 +24,7 @@ class RegisteredModelRow(Base):
 class RegisteredModelTagRow(Base):
     __tablename__ = "registered_model_tags"
 
-    model_id: Mapped[int] = mapped_column(
-        ForeignKey("registered_models.id", ondelete="CASCADE"), primary_key=True
-    )
+    model_id: Mapped[int] = mapped_column(ForeignKey("registered_models.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(250), primary_key=True)
     value: Mapped[str] = mapped_column(Text, default="")
 
@@ -54,9 +52,7 @@ class ModelVersionRow(Base):
 class ModelVersionTagRow(Base):
     __tablename__ = "model_version_tags"
 
-    version_id: Mapped[int] = mapped_column(
-        ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
-    )
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(250), primary_key=True)
     value: Mapped[str] = mapped_column(Text, default="")
 
@@ -64,9 +60,7 @@ class ModelVersionTagRow(Base):
 class ModelAliasRow(Base):
     __tablename__ = "model_aliases"
 
-    model_id: Mapped[int] = mapped_column(
-        ForeignKey("registered_models.id", ondelete="CASCADE"), primary_key=True
-    )
+    model_id: Mapped[int] = mapped_column(ForeignKey("registered_models.id", ondelete="CASCADE"), primary_key=True)
     alias: Mapped[str] = mapped_column(String(256), primary_key=True)
     version: Mapped[int] = mapped_column(Integer)
 
