@@ -12,7 +12,7 @@ from steward.api.mlflow import convert
 from steward.api.mlflow._auth import require
 from steward.api.mlflow._wire import MlflowRoute, Msg, Rt, ok
 from steward.auth.models import Principal
-from steward.registry import service
+from steward.registry import promotion, service
 
 router = APIRouter(route_class=MlflowRoute)
 Read = Annotated[Principal, require("models:read")]
@@ -106,6 +106,21 @@ def delete_model_tag(msg: Msg, rt: Rt, _: Write) -> Response:
 
 @router.post("/registered-models/alias")
 def set_alias(msg: Msg, rt: Rt, who: Write) -> Response:
+    if msg.required("alias") == promotion.PRODUCTION:
+        # The protected alias moves only through its gates and approvals, whichever API asks;
+        # a refusal is recorded (committed) and answered as MLflow's INVALID_PARAMETER_VALUE.
+        with rt.uow() as uow:
+            result = promotion.promote(
+                uow,
+                msg.required("name"),
+                msg.required("version"),
+                actor=who.name,
+                reason="requested through the MLflow API",
+                blobs=rt.blobs,
+            )
+            uow.commit()
+        result.raise_if_blocked()
+        return ok()
     with rt.uow() as uow:
         service.set_alias(
             uow,
