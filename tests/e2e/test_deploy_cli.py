@@ -101,8 +101,13 @@ def test_canary_promotes_itself_and_rollback_returns_in_one_command(home: tuple[
     out = steward("deploy", "income", "--model", "adult/2", *canary, "--max-p95-ms", "500", "--reason", "retrained")
     assert out.exit_code == 0, out.output
     assert "income canaries adult v2" in out.stdout and "[50%] > 100%" in out.stdout
-    _until(server, body, "2")  # promoted through both stages by the model server
-    shown = json.loads(steward("deployments", "show", "income", "--json").stdout)
+    _until(server, body, "2")  # the 100% stage serves only version 2 ...
+    deadline = time.monotonic() + 30
+    while True:  # ... and once that stage's hold is met, the model server records the promotion
+        shown = json.loads(steward("deployments", "show", "income", "--json").stdout)
+        if shown["state"] != "canary" or time.monotonic() > deadline:
+            break
+        _versions(server, body, 5)
     assert (shown["state"], shown["stable_version"], shown["previous_version"]) == ("stable", 2, 1)
 
     back = steward("rollback", "income", "--reason", "complaints")
