@@ -21,6 +21,7 @@ from steward.registry.promotion_schemas import (
     PromotionEventOut,
     PromotionHistoryOut,
     PromotionOut,
+    RegisterIn,
     VersionDetailOut,
 )
 from steward.registry.schemas import ModelVersionOut, RegisteredModelOut
@@ -92,6 +93,17 @@ def compare_versions(
 ) -> dict[str, Any]:
     with rt.uow() as uow:
         return lineage_service.compare(uow, name, versions)
+
+
+@router.post("/{name}/versions", response_model=ModelVersionOut, status_code=201)
+def register(name: str, body: RegisterIn, rt: RuntimeDep, who: Write) -> ModelVersionOut:
+    """Register a run's logged model folder as the next version (the model is created on first use)."""
+    with rt.uow() as uow:
+        version = registry.register_run_model(
+            uow, name, body.run_id, path=body.path, description=body.description, user_id=who.name
+        )
+        uow.commit()
+    return ModelVersionOut.of(version)
 
 
 @router.post("/{name}/versions/{version}/promote", response_model=PromotionOut)

@@ -169,6 +169,28 @@ def compare(
     table(f"Metrics of {name}", ["metric", *[f"v{c}" for c in cols]], rows)
 
 
+@models_app.command("register")
+@handle_errors
+def register(
+    name: str,
+    run_id: Annotated[str, typer.Option("--run", help="The run whose model folder to register.")],
+    path: Annotated[str, typer.Option(help="The model folder inside the run's artifacts.")] = "model",
+    description: Annotated[str, typer.Option(help="What this version is.")] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Register a run's model (``steward train`` logs ``model/``) as the next version of NAME."""
+    with context.runtime().uow() as uow:
+        version = registry.register_run_model(
+            uow, name, run_id, path=path, description=description, user_id=getpass.getuser()
+        )
+        uow.commit()
+    out = ModelVersionOut.of(version)
+    if as_json:
+        emit_json(out.model_dump())
+    else:
+        console.print(f"Registered {name} v{out.version} from run {run_id}.")
+
+
 @models_app.command("promote")
 @handle_errors
 def promote(

@@ -52,6 +52,12 @@ class PolicyOut(BaseModel):
         )
 
 
+class RegisterIn(BaseModel):
+    run_id: str = Field(min_length=1, max_length=64)
+    path: str = Field(default="model", min_length=1, max_length=1024)
+    description: str = Field(default="", max_length=10_000)
+
+
 class PromoteIn(BaseModel):
     alias: str = PRODUCTION
     reason: str = Field(default="", max_length=10_000)

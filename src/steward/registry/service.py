@@ -138,6 +138,21 @@ def _logged_model_id(source: str) -> str | None:
     return None
 
 
+def register_run_model(
+    uow: UnitOfWork, name: str, run_id: str, *, path: str = "model", description: str = "", user_id: str = ""
+) -> ModelVersion:
+    """Register the model folder ``path`` that run ``run_id`` logged (``steward train`` logs
+    ``model/``) as the next version of ``name``; the registered model is created on first use."""
+    from steward.tracking import service as tracking
+
+    tracking.get_run(uow, run_id)  # NotFound names the run
+    if uow.registry.model_row(name) is None:
+        create_model(uow, name)
+    return create_version(
+        uow, name, source=f"runs:/{run_id}/{path.strip('/')}", run_id=run_id, description=description, user_id=user_id
+    )
+
+
 def create_version(
     uow: UnitOfWork,
     name: str,
