@@ -121,10 +121,12 @@ def test_ab_units_stick_to_the_variant_the_analysis_assigns_them(rt: Runtime) ->
     assert sum(truth["counts"].values()) == len(rids)
     assert truth["analysis"]["design"]["metric_type"] == "proportion"
 
-    # then per-unit outcomes: a real lift in the treatment arm
+    # then per-unit outcomes: a real lift in the treatment arm. The arms depend on the rollout's
+    # random salt, so the lift is 1.5 standard deviations: with ~150 units per arm that is ~13
+    # standard errors, significant under the sequential test whichever units land where.
     rng = np.random.default_rng(9)
     outcomes = [
-        {"unit_id": u, "value": float(rng.normal(10.6 if arm == "treatment" else 10.0, 1.0))}
+        {"unit_id": u, "value": float(rng.normal(11.5 if arm == "treatment" else 10.0, 1.0))}
         for u, arm in routed.items()
     ]
     with rt.uow() as uow:
