@@ -8,6 +8,7 @@
 - ``app`` / ``api``: the full server app and an httpx client bound to it in-process.
 - ``tokens``: one API token per role.
 - ``live_url``: the app served by uvicorn on loopback (real HTTP).
+- ``browser`` / ``context`` / ``page``: a real Chromium (from ``tests.support.browser``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from steward.core.config import Settings
 from steward.runtime import Runtime
 from tests.support import postgres
 from tests.support.net import serve
+
+pytest_plugins = ["tests.support.browser"]
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -5,12 +5,11 @@ Needs Debian's Chromium at /usr/bin/chromium (skipped otherwise)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
+from tests.support.browser import SHOTS, Recorder, sign_in
 from tests.support.deployments import write_log
 
 from steward.deployments import service
@@ -19,25 +18,6 @@ from steward.registry import service as registry
 from steward.runtime import Runtime
 
 pytestmark = pytest.mark.browser
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    yield context.new_page()
-    context.close()
 
 
 def seed(rt: Runtime) -> None:
@@ -68,27 +48,16 @@ def seed(rt: Runtime) -> None:
     write_log(Path(rt.settings.home) / "prediction-log", "scoring", rows)
 
 
-def sign_in(page: Page, base: str) -> None:
-    page.goto(f"{base}/deployments")
-    page.get_by_label("User name").fill("engineer")
-    page.get_by_label("Password").fill("engineer-password")
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{base}/deployments")
-
-
 def test_engineer_sees_a_canary_and_rolls_it_back(
     page: Page, live_url: str, runtime: Runtime, tokens: dict[str, str]
 ) -> None:
     seed(runtime)
-    urls: list[str] = []
-    errors: list[str] = []
-    page.on("request", lambda r: urls.append(r.url))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    sign_in(page, live_url)
+    seen = Recorder(page.context)
+    sign_in(page, live_url, "engineer", "engineer-password", "/deployments")
     rows = page.locator("table#deployments tbody tr")
     expect(rows).to_have_count(2)
     expect(rows.filter(has_text="churn-api").locator(".split")).to_have_attribute("aria-label", "v1 75%, v2 25%")
-    page.screenshot(path="/tmp/steward-deployments.png", full_page=True)
+    page.screenshot(path=str(SHOTS / "steward-deployments.png"), full_page=True)
 
     page.get_by_role("link", name="churn-api").click()
     expect(page.locator("h1")).to_contain_text("churn-api")
@@ -96,7 +65,7 @@ def test_engineer_sees_a_canary_and_rolls_it_back(
     expect(page.locator("#traffic .split .seg")).to_have_count(2)
     expect(page.locator("table#health tbody tr")).to_have_count(2)
     expect(page.locator("#history tbody tr").first).to_contain_text("healthy at 5%: on to 25%")
-    page.screenshot(path="/tmp/steward-deployment-canary.png", full_page=True)
+    page.screenshot(path=str(SHOTS / "steward-deployment-canary.png"), full_page=True)
 
     page.get_by_label("Reason").fill("latency creeping up")
     page.get_by_role("button", name="Roll back the canary").click()
@@ -110,7 +79,7 @@ def test_engineer_sees_a_canary_and_rolls_it_back(
     page.goto(f"{live_url}/deployments/scoring")
     expect(page.locator("#shadow-summary")).to_contain_text("50 (100.0%)")
     expect(page.locator("#shadow-disagreements tbody tr")).to_have_count(1)
-    page.screenshot(path="/tmp/steward-deployment-shadow.png", full_page=True)
+    page.screenshot(path=str(SHOTS / "steward-deployment-shadow.png"), full_page=True)
 
-    assert not [u for u in urls if urlsplit(u).hostname != "127.0.0.1" and not u.startswith("data:")]
-    assert not errors, errors
+    assert not seen.foreign(), seen.foreign()
+    assert not seen.errors, seen.errors

@@ -8,68 +8,14 @@ Chromium at /usr/bin/chromium (``apt-get install chromium``); never ``playwright
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from urllib.parse import urlsplit
-
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Request, expect, sync_playwright
+from playwright.sync_api import Page, expect
+from tests.support.browser import SHOTS, Recorder, sign_in
 
 from steward.sdk.backends import HttpBackend
 from steward.sdk.client import Client
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SHOTS = Path("/tmp")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-class Recorder:
-    """Every URL the page asks for, and every console error or uncaught exception."""
-
-    def __init__(self, page: Page) -> None:
-        self.urls: list[str] = []
-        self.errors: list[str] = []
-        page.on("request", self._request)
-        page.on("console", self._console)
-        page.on("pageerror", lambda exc: self.errors.append(f"uncaught: {exc}"))
-
-    def _request(self, request: Request) -> None:
-        self.urls.append(request.url)
-
-    def _console(self, message: ConsoleMessage) -> None:
-        if message.type == "error":
-            self.errors.append(message.text)
-
-    def foreign(self) -> list[str]:
-        return [u for u in self.urls if urlsplit(u).hostname != "127.0.0.1" and not u.startswith("data:")]
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    yield context.new_page()
-    context.close()
 
 
 def log_runs(url: str, token: str) -> list[str]:
@@ -86,21 +32,12 @@ def log_runs(url: str, token: str) -> list[str]:
     return ids
 
 
-def sign_in(page: Page, base: str, name: str, password: str) -> None:
-    page.goto(f"{base}/experiments")
-    expect(page).to_have_url(f"{base}/login?next=%2Fexperiments")
-    page.get_by_label("User name").fill(name)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{base}/experiments")
-
-
 def test_engineer_opens_a_run_sees_its_chart_and_compares_two_runs(
     page: Page, live_url: str, tokens: dict[str, str]
 ) -> None:
     log_runs(live_url, tokens["Engineer"])
-    seen = Recorder(page)
-    sign_in(page, live_url, "engineer", "engineer-password")
+    seen = Recorder(page.context)
+    sign_in(page, live_url, "engineer", "engineer-password", "/experiments")
 
     page.get_by_role("link", name="browser-e2e").click()
     runs = page.locator("table#runs")
@@ -154,7 +91,7 @@ def test_engineer_opens_a_run_sees_its_chart_and_compares_two_runs(
 
 
 def test_wrong_password_then_sign_in_and_out(page: Page, live_url: str) -> None:
-    seen = Recorder(page)
+    seen = Recorder(page.context)
     page.goto(f"{live_url}/models")
     page.get_by_label("User name").fill("admin")
     page.get_by_label("Password").fill("not-it")

@@ -14,12 +14,9 @@ Debian's Chromium at /usr/bin/chromium (``apt-get install chromium``); never ``p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from urllib.parse import urlsplit
-
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, expect, sync_playwright
+from playwright.sync_api import BrowserContext, expect
+from tests.support.browser import SHOTS, Recorder, sign_in
 
 from steward.pipelines import parse_spec
 from steward.pipelines.runner import TrainResult, train
@@ -31,18 +28,6 @@ from steward.sdk.client import Client
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SHOTS = Path("/tmp")
 MODEL = "adult-income"
 
 SPEC = """\
@@ -70,47 +55,6 @@ gates:
 """
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-class Recorder:
-    """Every URL any page of the context asks for; console errors and uncaught exceptions per page."""
-
-    def __init__(self, context: BrowserContext) -> None:
-        self.urls: list[str] = []
-        self.errors: list[str] = []
-        context.on("request", self._request)
-        context.on("page", self.watch)
-
-    def watch(self, page: Page) -> None:
-        page.on("console", self._console)
-        page.on("pageerror", lambda exc: self.errors.append(f"uncaught: {exc}"))
-
-    def _request(self, request: Request) -> None:
-        self.urls.append(request.url)
-
-    def _console(self, message: ConsoleMessage) -> None:
-        if message.type == "error":
-            self.errors.append(message.text)
-
-    def foreign(self) -> list[str]:
-        return [u for u in self.urls if urlsplit(u).hostname != "127.0.0.1" and not u.startswith("data:")]
-
-
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    yield ctx
-    ctx.close()
-
-
 def train_and_register(runtime: Runtime) -> list[TrainResult]:
     """Two pipelines trained by the runner, registered as versions 1 and 2; v2 promoted."""
     tracker = Client(LocalBackend(runtime))
@@ -134,15 +78,6 @@ def train_and_register(runtime: Runtime) -> list[TrainResult]:
     return results
 
 
-def sign_in(page: Page, base: str, name: str, password: str) -> None:
-    page.goto(f"{base}/models")
-    expect(page).to_have_url(f"{base}/login?next=%2Fmodels")
-    page.get_by_label("User name").fill(name)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{base}/models")
-
-
 def test_viewer_follows_a_model_to_its_run_gates_and_sandboxed_report(
     context: BrowserContext, live_url: str, runtime: Runtime, tokens: dict[str, str]
 ) -> None:
@@ -150,7 +85,7 @@ def test_viewer_follows_a_model_to_its_run_gates_and_sandboxed_report(
     assert not logreg.gates_passed and hgb.gates_passed
     seen = Recorder(context)
     page = context.new_page()
-    sign_in(page, live_url, "viewer", "viewer-password")
+    sign_in(page, live_url, "viewer", "viewer-password", "/models")
 
     # The list: the model, its latest version and aliases.
     row = page.locator("table#models tbody tr", has_text=MODEL)

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import Page, expect
 from tests.integration.test_monitoring_metrics import T0, Clock, populate
+from tests.support.browser import Recorder, sign_in
 
 from steward.monitoring.adapters import MemorySink
 from steward.monitoring.service import MonitoringDeps, run_monitor
@@ -21,7 +20,6 @@ from steward.monitoring.windows import DAY, HOUR
 from steward.runtime import Runtime
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 def _signed_in(app: Any) -> TestClient:
@@ -142,37 +140,12 @@ def test_the_api_configures_runs_ingests_and_serves_reports(
     assert api.get("/api/v1/monitoring/alerts", params={"state": "sideways"}).status_code == 400
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--headless=new", "--no-sandbox", "--disable-gpu"]
-        )
-        yield chromium
-        chromium.close()
-
-
 @pytest.mark.browser
 def test_the_page_and_the_report_draw_plotly_charts_in_chromium(
-    browser: Any, live_url: str, monitored: dict[str, Any], runtime: Runtime
+    page: Page, live_url: str, monitored: dict[str, Any], runtime: Runtime
 ) -> None:
-    from playwright.sync_api import expect
-
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    urls: list[str] = []
-    errors: list[str] = []
-    page.on("request", lambda r: urls.append(r.url))
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{live_url}/login?next=%2Fmonitoring%2Facs")
-    page.get_by_label("User name").fill("admin")
-    page.get_by_label("Password").fill("admin-password-1")
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{live_url}/monitoring/acs")
+    seen = Recorder(page.context)
+    sign_in(page, live_url, "admin", "admin-password-1", "/monitoring/acs")
     expect(page.locator("#monitoring-charts .js-plotly-plot").first).to_be_visible()
     assert page.locator("#monitoring-charts .js-plotly-plot").count() >= 4
     with runtime.uow() as uow:
@@ -180,6 +153,5 @@ def test_the_page_and_the_report_draw_plotly_charts_in_chromium(
     page.goto(f"{live_url}/api/v1/monitoring/runs/{run_id}/report.html")
     expect(page.locator("#plots .js-plotly-plot")).to_have_count(16)
     expect(page.locator("#verdict")).to_contain_text("No dataset drift")
-    assert errors == []
-    assert [u for u in urls if urlsplit(u).hostname != "127.0.0.1" and not u.startswith("data:")] == []
-    context.close()
+    assert seen.errors == []
+    assert seen.foreign() == []
