@@ -17,19 +17,20 @@ import pytest
 from tests.support.net import serve
 from tests.unit.monitoring._acs import FEATURES, analysis, reference
 
-from steward.monitoring.adapters import NotifierSink
+from steward.monitoring.adapters import AlertNotice, NotifierSink
 from steward.monitoring.ingest import ingest_labels
 from steward.monitoring.models import MonitorConfig
 from steward.monitoring.results import get_alert, list_alerts, run_report
 from steward.monitoring.scheduler import MonitoringScheduler
 from steward.monitoring.service import MonitoringDeps, configure_monitor, run_monitor
 from steward.monitoring.windows import DAY, HOUR, parse_iso
-from steward.notify import Notifier, RetryPolicy, configure_channel, verify_signature
+from steward.notify import Dispatcher, RetryPolicy, configure_channel, delivery_log, verify_signature
 from steward.runtime import Runtime
 from steward.serving.inputs import FeatureBatch, InputSchema
 from steward.serving.metrics import ServingMetrics
 from steward.serving.prediction_log import LogEntry, PredictionLogWriter
 from steward.serving.predictor import Prediction
+from steward.store.uow import UnitOfWork
 from steward.testing.notify import HttpReceiver
 
 T0 = parse_iso("2024-05-01T00:00:00Z")
@@ -127,8 +128,8 @@ def hook(receiver: tuple[HttpReceiver, str]) -> tuple[HttpReceiver, str]:
 
 
 def _deps(rt: Runtime, clock: Clock, retrainer: FakeRetrainer | None = None) -> MonitoringDeps:
-    notifier = Notifier(rt.uow, policy=RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.02, jitter=0))
-    deps = MonitoringDeps.from_runtime(rt, sink=NotifierSink(notifier), retrainer=retrainer)
+    dispatcher = Dispatcher(rt.uow, policy=RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.02, jitter=0))
+    deps = MonitoringDeps.from_runtime(rt, sink=NotifierSink(dispatcher), retrainer=retrainer)
     deps.clock = clock
     return deps
 
@@ -202,6 +203,50 @@ def test_injected_drift_is_detected_alerted_deduplicated_and_resolved(
     assert receiver.requests[-1].json()["subject"] == "Resolved: data_drift on acs"
     with runtime.uow() as uow:
         assert [a.state for a in list_alerts(uow, deployment="acs")] == ["resolved"]
+
+
+class DiesBeforeTheCommit(NotifierSink):
+    """Enqueues the notice, then the process fails before the alert's transaction commits."""
+
+    def enqueue(self, uow: UnitOfWork, notice: AlertNotice) -> list[str]:
+        super().enqueue(uow, notice)
+        raise RuntimeError("died before the commit")
+
+
+def test_an_alert_and_its_notice_commit_together_and_the_servers_dispatcher_sends_it(
+    runtime: Runtime, hook: tuple[HttpReceiver, str]
+) -> None:
+    receiver, url = hook
+    _setup(runtime, url)
+    ref, cur = _split(seed=11)
+    _stream(runtime, ref, T0, "day0")
+    _stream(runtime, _inject(cur, seed=12), T0 + DAY, "day1")
+    deps = _deps(runtime, Clock(T0 + 2 * DAY))
+
+    deps.sink = DiesBeforeTheCommit(None)
+    with pytest.raises(RuntimeError, match="before the commit"):
+        run_monitor(deps, "acs")
+    with runtime.uow() as uow:  # neither the alert nor its notice
+        assert list_alerts(uow, deployment="acs") == [] and delivery_log(uow).items == []
+
+    deps.sink = NotifierSink(None)  # committed with the alert, then the process dies before sending
+    outcome = run_monitor(deps, "acs")
+    assert [(a.rule, a.action) for a in outcome.alerts] == [("data_drift", "fire")]
+    with runtime.uow() as uow:
+        [alert] = list_alerts(uow, deployment="acs")
+        [pending] = delivery_log(uow).items
+    assert pending.status == "pending" and pending.subject == "WARNING: data_drift on acs"
+    assert receiver.requests == []
+
+    policy = RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.02, jitter=0)
+    scheduler = MonitoringScheduler(deps, dispatcher=Dispatcher(runtime.uow, policy=policy), holder="replica-a")
+    results = scheduler.tick(T0 + 2 * DAY)
+    assert ("notify:dispatch", "ok: 1 deliveries") in [(r.job, r.status) for r in results]
+    [request] = receiver.requests
+    h = request.headers
+    assert verify_signature(SECRET, h["x-steward-timestamp"], request.body, h["x-steward-signature"])
+    assert request.json()["payload"]["alert_id"] == alert.id
+    assert [r.job for r in scheduler.tick(T0 + 2 * DAY + 60_000)] == []  # nothing left to send
 
 
 def test_no_alarm_on_a_seeded_random_split(runtime: Runtime, hook: tuple[HttpReceiver, str]) -> None:

@@ -4,8 +4,9 @@ Reads need ``monitoring:read``; configuring, running and ingesting need ``monito
 ``/metrics`` is the Prometheus exposition (scrape it with a service account's token, e.g.
 ``authorization: {type: Bearer, credentials_file: ...}`` in the scrape config).
 
-The router's lifespan starts the monitoring scheduler in the server process (set
-``STEWARD_SCHEDULER=false``, or ``app.state.monitoring_scheduler = False`` before startup, keeps it off).
+The router's lifespan starts the monitoring scheduler, which also runs the notification
+outbox's dispatcher, in the server process (set ``STEWARD_SCHEDULER=false``, or
+``app.state.monitoring_scheduler = False`` before startup, keeps it off).
 """
 
 from __future__ import annotations
@@ -34,9 +35,11 @@ from steward.monitoring.exporter import monitoring_registry
 from steward.monitoring.ingest import MAX_REST_LABELS, ingest_labels, ingest_predictions
 from steward.monitoring.models import MonitorConfig
 from steward.monitoring.report import render_html
+from steward.monitoring.runner import run_monitor
 from steward.monitoring.scheduler import MonitoringScheduler
 from steward.monitoring.service import MonitoringDeps
 from steward.monitoring.store import check_deployment
+from steward.notify.dispatcher import Dispatcher
 from steward.runtime import Runtime
 
 MAX_UPLOAD = 256 << 20
@@ -54,7 +57,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         return
     deps = MonitoringDeps.from_runtime(runtime, retrainer=PipelineRetrainer(runtime.settings))
-    scheduler = MonitoringScheduler(deps).start()
+    scheduler = MonitoringScheduler(deps, dispatcher=Dispatcher(runtime.uow)).start()
     app.state.monitoring_scheduler = scheduler
     try:
         yield
@@ -144,7 +147,8 @@ class RunIn(BaseModel):
 @router.post(f"{PREFIX}/deployments/{{deployment}}/runs")
 def run_now(deployment: str, rt: RuntimeDep, _: Write, body: RunIn | None = None) -> dict[str, Any]:
     req = body or RunIn()
-    outcome = service.run_monitor(_deps(rt), deployment, now_ms=req.at, windows=req.windows)
+    # The alerts' notices commit in the run's transaction and are delivered right after it.
+    outcome = run_monitor(_deps(rt), deployment, now_ms=req.at, windows=req.windows)
     return outcome.to_dict()
 
 

@@ -61,7 +61,7 @@ def run(
     quiet: QuietOpt = False,
 ) -> None:
     """Run a deployment's monitor now: drift, performance, latency, errors; evaluate its alerts."""
-    from steward.monitoring.service import run_monitor
+    from steward.monitoring.runner import run_monitor
     from steward.monitoring.windows import parse_iso
 
     deps = _deps()

@@ -1,8 +1,9 @@
 """Ports the monitoring service talks through, and their real adapters.
 
-* :class:`AlertSink`: where alert notifications go. :class:`NotifierSink` hands them to
-  :class:`steward.notify.Notifier` (Slack-compatible and signed webhooks, email; retries; the
-  delivery log). Tests may pass any object with ``send``.
+* :class:`AlertSink`: where alert notifications go, in two steps: ``enqueue`` in the alert's
+  own unit of work, ``deliver`` after it commits. :class:`NotifierSink` puts them in the
+  ``steward.notify`` outbox and has its dispatcher send them (Slack-compatible and signed
+  webhooks, email; retries; the delivery log). :class:`MemorySink` keeps them in a list.
 * :class:`RetrainLauncher`: what a rule with ``retrain: true`` starts. :class:`PipelineRetrainer`
   runs ``steward train SPEC`` (the pipeline runner's entry point) as a child process.
 * :func:`scrape_counters`: the model server's request counters, read from its ``/metrics``.
@@ -16,7 +17,8 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Mapping
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -28,7 +30,8 @@ from steward.core.config import Settings
 from steward.core.errors import InvalidArgument
 
 if TYPE_CHECKING:
-    from steward.notify.service import Notifier
+    from steward.notify.dispatcher import Dispatcher
+    from steward.store.uow import UnitOfWork
 
 log = logging.getLogger("steward.monitoring")
 
@@ -46,19 +49,28 @@ class AlertNotice:
 
 
 class AlertSink(Protocol):
-    def send(self, notice: AlertNotice) -> None: ...
+    def enqueue(self, uow: UnitOfWork, notice: AlertNotice) -> Sequence[str]:
+        """Record ``notice`` in ``uow`` (never committing it); returns the ids to deliver."""
+        ...
+
+    def deliver(self, ids: Sequence[str]) -> None:
+        """Send what ``enqueue`` recorded, once the unit of work committed."""
+        ...
 
 
 class NotifierSink:
-    """Alert notices through the notification service (``dedup_window_ms`` suppresses a repeat
-    of the same notice on a channel, e.g. from two replicas)."""
+    """Alert notices through the notification outbox: enqueued in the alert's transaction, then
+    sent by ``dispatcher`` as soon as it commits. Without a dispatcher (or if sending is cut
+    short) they wait, pending, for the server's dispatcher. ``dedup_window_ms`` suppresses a
+    repeat of the same notice on a channel, e.g. from two replicas."""
 
-    def __init__(self, notifier: Notifier, *, dedup_window_ms: int = 3_600_000) -> None:
-        self.notifier = notifier
+    def __init__(self, dispatcher: Dispatcher | None, *, dedup_window_ms: int = 3_600_000) -> None:
+        self.dispatcher = dispatcher
         self.dedup_window_ms = dedup_window_ms
 
-    def send(self, notice: AlertNotice) -> None:
+    def enqueue(self, uow: UnitOfWork, notice: AlertNotice) -> list[str]:
         from steward.notify.models import Notification
+        from steward.notify.service import enqueue
 
         n = Notification(
             notice.subject,
@@ -67,17 +79,28 @@ class NotifierSink:
             payload=notice.payload,
             dedup_key=notice.dedup_key,
         )
-        self.notifier.send(n, channels=notice.channels, dedup_window_ms=self.dedup_window_ms)
+        return enqueue(uow, n, channels=notice.channels, dedup_window_ms=self.dedup_window_ms)
+
+    def deliver(self, ids: Sequence[str]) -> None:
+        if self.dispatcher is not None and ids:
+            self.dispatcher.dispatch(ids)
 
 
 @dataclass
 class MemorySink:
-    """Keeps notices in a list (for tests and dry runs)."""
+    """Keeps the notices delivered in ``sent`` (for tests and dry runs); a notice enqueued in a
+    unit of work that never committed is never delivered."""
 
     sent: list[AlertNotice] = field(default_factory=list)
+    _staged: dict[str, AlertNotice] = field(default_factory=dict)
 
-    def send(self, notice: AlertNotice) -> None:
-        self.sent.append(notice)
+    def enqueue(self, uow: UnitOfWork, notice: AlertNotice) -> list[str]:
+        key = uuid.uuid4().hex
+        self._staged[key] = notice
+        return [key]
+
+    def deliver(self, ids: Sequence[str]) -> None:
+        self.sent += [self._staged.pop(i) for i in ids if i in self._staged]
 
 
 class RetrainLauncher(Protocol):

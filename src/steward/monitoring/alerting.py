@@ -1,5 +1,7 @@
-"""Alert rules applied to a monitoring run: state kept in the database, notices and retraining
-after the commit.
+"""Alert rules applied to a monitoring run: the alerts' state and their notices, in one unit of
+work that the caller commits (:mod:`steward.monitoring.runner`), so an alert's change and its
+notification commit together or not at all. The notices are delivered, and retraining started,
+by the runner after that commit.
 
 For each rule, the window the rule names is evaluated (:func:`~steward.monitoring.alerts.evaluate`)
 and the alert of (deployment, rule) moves through :func:`~steward.monitoring.alerts.transition`.
@@ -12,11 +14,10 @@ rendering is kept as an artifact when the alert fires.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.exc import IntegrityError
-
+from steward.core.errors import StewardError
 from steward.core.ids import new_id
 from steward.monitoring.adapters import AlertNotice
 from steward.monitoring.alerts import (
@@ -34,14 +35,17 @@ from steward.monitoring.report import render_html
 from steward.monitoring.tables import AlertRow
 
 if TYPE_CHECKING:
-    from steward.monitoring.service import MonitoringDeps
+    from steward.artifacts.blobs import BlobStore
+    from steward.monitoring.adapters import AlertSink
     from steward.store.uow import UnitOfWork
 
 log = logging.getLogger("steward.monitoring")
 
 
 @dataclass(frozen=True)
-class _Pending:
+class Pending:
+    """An alert that changed: what the runner does after the commit (report page, retraining)."""
+
     alert_id: str
     rule: AlertRule
     action: str
@@ -64,9 +68,7 @@ def _message(ev: Evaluation, deployment: str) -> str:
     return f"{ev.metric} = {value} {sign} {ev.threshold:g} over the last {ev.window} on {deployment}"
 
 
-def _apply(
-    uow: UnitOfWork, deployment: str, rule: AlertRule, ev: Evaluation, run: RunView, now: int
-) -> _Pending | None:
+def _apply(uow: UnitOfWork, deployment: str, rule: AlertRule, ev: Evaluation, run: RunView, now: int) -> Pending | None:
     key = dedup_key(deployment, rule.name)
     row = uow.monitoring.firing(key)
     tr: Transition = transition(_status(row), ev, rule, now_ms=now)
@@ -104,65 +106,73 @@ def _apply(
     if tr.action != "keep":
         detail = {"run_id": run.id, "threshold": ev.threshold, "window": ev.window, "report_sha256": run.report_sha256}
         uow.monitoring.add_event(row.id, now, tr.action, ev.value, detail)
-        return _Pending(row.id, rule, tr.action, ev, run, row.fired_at)
+        return Pending(row.id, rule, tr.action, ev, run, row.fired_at)
     return None
 
 
+@dataclass
+class Applied:
+    """What :func:`apply_rules` changed: the alert changes, the alerts to follow up after the
+    commit, and the outbox entries of their notices (to deliver after the commit)."""
+
+    changes: list[AlertChange] = field(default_factory=list)
+    pending: list[Pending] = field(default_factory=list)
+    outbox: list[str] = field(default_factory=list)
+
+
 def apply_rules(
-    deps: MonitoringDeps,
+    uow: UnitOfWork,
     deployment: str,
     cfg: MonitorConfig,
     runs: list[RunView],
     reports: dict[str, dict[str, Any]],
     now: int,
-) -> list[AlertChange]:
-    """Evaluate every rule on its window's run; persist; then notify and retrain."""
+    sink: AlertSink | None = None,
+) -> Applied:
+    """Evaluate every rule on its window's run, move its alert, and enqueue its notice in
+    ``uow`` (never committed here). Two replicas firing the same alert at once: the loser's
+    commit fails on the unique index, and the caller evaluates again."""
     by_window = {r.window: r for r in runs}
-    pending: list[_Pending] = []
-    changes: list[AlertChange] = []
-    for attempt in range(2):
-        pending, changes = [], []
-        try:
-            with deps.uow() as uow:
-                for rule in cfg.rules.rules:
-                    run = by_window.get(rule.window)
-                    if run is None:
-                        continue
-                    ev = evaluate(rule, run.metrics)
-                    p = _apply(uow, deployment, rule, ev, run, now)
-                    if p is not None:
-                        pending.append(p)
-                        changes.append(AlertChange(rule.name, p.action, p.alert_id, ev.value, rule.severity.value))
-                uow.commit()
-            break
-        except IntegrityError:  # another replica fired the same alert first: evaluate again against it
-            if attempt == 1:
-                raise
-    for p in pending:
-        if p.action == "fire":
-            store_html_report(deps, p.run.id, reports[p.run.id])
-        _notify(deps, deployment, cfg, p, reports.get(p.run.id, {}))
-        if p.action == "fire" and p.rule.retrain:
-            _retrain(deps, deployment, cfg, p)
-    return changes
+    out = Applied()
+    for rule in cfg.rules.rules:
+        run = by_window.get(rule.window)
+        if run is None:
+            continue
+        ev = evaluate(rule, run.metrics)
+        p = _apply(uow, deployment, rule, ev, run, now)
+        if p is None:
+            continue
+        out.pending.append(p)
+        out.changes.append(AlertChange(rule.name, p.action, p.alert_id, ev.value, rule.severity.value))
+        if sink is not None:
+            out.outbox += _enqueue(uow, sink, notice(deployment, cfg, p, reports.get(p.run.id, {})), p, now)
+    return out
 
 
-def store_html_report(deps: MonitoringDeps, run_id: str, doc: dict[str, Any]) -> str:
+def _enqueue(uow: UnitOfWork, sink: AlertSink, n: AlertNotice, p: Pending, now: int) -> list[str]:
+    try:
+        return list(sink.enqueue(uow, n))
+    except StewardError as exc:
+        # Refused before anything was written (a channel name nobody configured): the alert
+        # still changes, and the refusal is on its record for the Monitoring page to show.
+        log.warning("alert notification refused", extra={"ctx_alert": p.alert_id, "ctx_error": str(exc)})
+        uow.monitoring.add_event(p.alert_id, now, "notify_failed", None, {"error": str(exc)[:500]})
+        return []
+
+
+def store_html_report(uow: UnitOfWork, blobs: BlobStore, run_id: str, doc: dict[str, Any]) -> str:
     """Render a run's report as HTML, keep it as an artifact, and return its sha256."""
-    sha = deps.blobs.put(
+    sha = blobs.put(
         render_html(doc, title=f"Drift report: {doc.get('deployment', '')} {doc.get('window', '')}").encode()
     )
-    with deps.uow() as uow:
-        row = uow.monitoring.run(run_id)
-        if row is not None:
-            row.report_html_sha256 = sha
-            uow.commit()
+    row = uow.monitoring.run(run_id)
+    if row is not None:
+        row.report_html_sha256 = sha
     return sha
 
 
-def _notify(deps: MonitoringDeps, deployment: str, cfg: MonitorConfig, p: _Pending, report: dict[str, Any]) -> None:
-    if deps.sink is None:
-        return
+def notice(deployment: str, cfg: MonitorConfig, p: Pending, report: dict[str, Any]) -> AlertNotice:
+    """The notification of one alert change."""
     ev = p.evaluation
     resolved = p.action == "resolve"
     subject = f"{'Resolved' if resolved else p.rule.severity.value.upper()}: {p.rule.name} on {deployment}"
@@ -186,7 +196,7 @@ def _notify(deps: MonitoringDeps, deployment: str, cfg: MonitorConfig, p: _Pendi
         "drifted_columns": drifted,
         "drift_detected": report.get("drift_detected"),
     }
-    notice = AlertNotice(
+    return AlertNotice(
         subject=subject,
         body=body,
         severity="info" if resolved else p.rule.severity.value,
@@ -194,49 +204,21 @@ def _notify(deps: MonitoringDeps, deployment: str, cfg: MonitorConfig, p: _Pendi
         dedup_key=f"{dedup_key(deployment, p.rule.name)}:{p.fired_at}:{p.action}:{_when(p)}",
         channels=p.rule.channels if p.rule.channels is not None else cfg.channels,
     )
-    try:
-        deps.sink.send(notice)
-    except Exception as exc:  # a channel failing must not lose the alert: it is stored and shown
-        log.warning("alert notification failed", extra={"ctx_alert": p.alert_id, "ctx_error": str(exc)})
-        _record(deps, p.alert_id, "notify_failed", {"error": str(exc)[:500]})
 
 
-def _when(p: _Pending) -> str:
+def _when(p: Pending) -> str:
     # A reminder is new news each time; a firing or a resolution happens once per episode.
     return str(p.run.created_at) if p.action == "renotify" else ""
 
 
-def _record(deps: MonitoringDeps, alert_id: str, action: str, detail: dict[str, Any]) -> None:
-    with deps.uow() as uow:
-        uow.monitoring.add_event(alert_id, deps.clock.now_ms(), action, None, detail)
-        uow.commit()
+def record_event(uow: UnitOfWork, alert_id: str, at: int, action: str, detail: dict[str, Any]) -> None:
+    uow.monitoring.add_event(alert_id, at, action, None, detail)
 
 
-def _retrain(deps: MonitoringDeps, deployment: str, cfg: MonitorConfig, p: _Pending) -> None:
-    pipeline = cfg.rules.retrain_pipeline
-    if deps.retrainer is None or pipeline is None:
-        reason = "no retraining pipeline configured" if pipeline is None else "no retrainer in this process"
-        _set_retrain(deps, p.alert_id, {"status": "skipped", "reason": reason})
-        return
-
-    def done(result: dict[str, Any]) -> None:
-        _set_retrain(deps, p.alert_id, result)
-        _record(deps, p.alert_id, "retrain_" + str(result.get("status")), result)
-
-    why = {"deployment": deployment, "rule": p.rule.name, "alert_id": p.alert_id, "run_id": p.run.id}
-    try:
-        status = deps.retrainer.launch(pipeline, why, done)
-    except Exception as exc:  # a missing spec is recorded on the alert
-        status = {"status": "failed", "pipeline": pipeline, "error": f"{type(exc).__name__}: {exc}"[:500]}
-    _set_retrain(deps, p.alert_id, status)
-    _record(deps, p.alert_id, "retrain", status)
-
-
-def _set_retrain(deps: MonitoringDeps, alert_id: str, status: dict[str, Any]) -> None:
-    with deps.uow() as uow:
-        row = uow.monitoring.alert(alert_id)
-        # A finished run reported by the thread wins over the "running" status set after launch.
-        finished = row is not None and (row.retrain or {}).get("status") in ("succeeded", "failed")
-        if row is not None and not (status.get("status") == "running" and finished):
-            row.retrain = dict(status)
-        uow.commit()
+def set_retrain(uow: UnitOfWork, alert_id: str, status: dict[str, Any]) -> None:
+    """Record the retraining an alert started; a finished run reported by the retrainer's
+    thread wins over the "running" status set after launch."""
+    row = uow.monitoring.alert(alert_id)
+    finished = row is not None and (row.retrain or {}).get("status") in ("succeeded", "failed")
+    if row is not None and not (status.get("status") == "running" and finished):
+        row.retrain = dict(status)

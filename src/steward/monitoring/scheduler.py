@@ -1,6 +1,8 @@
 """The monitoring scheduler that runs inside ``steward server``: each monitor with a
-``schedule`` runs when due, and the prediction log is compacted and summarised in the
-background.
+``schedule`` runs when due, the prediction log is compacted and summarised in the background,
+and the notification outbox is dispatched: every pending delivery that the entry point which
+enqueued it did not send right after its commit (it died first, or its dispatcher did mid-way
+and the lease has run out).
 
 Several replicas may run it at once: a job runs only under its database lease (a row per job
 in ``monitoring_leases``, taken by one conditional UPDATE, so exactly one replica wins). The
@@ -22,13 +24,19 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from steward.monitoring.service import MonitoringDeps, run_monitor
+from steward.monitoring.runner import run_monitor
+from steward.monitoring.service import MonitoringDeps
 from steward.monitoring.windows import DAY, HOUR, MINUTE, parse_duration
+
+if TYPE_CHECKING:
+    from steward.notify.dispatcher import Dispatcher
 
 log = logging.getLogger("steward.monitoring.scheduler")
 
 COMPACT_JOB = "monitoring:compact"
+DISPATCH_JOB = "notify:dispatch"
 JOB_TIMEOUT_MS = 30 * MINUTE
 COUNTER_RETENTION_MS = 90 * DAY
 
@@ -45,18 +53,21 @@ def holder_id() -> str:
 
 
 class MonitoringScheduler:
-    """Runs due monitors and housekeeping under leases (see the module docstring)."""
+    """Runs due monitors and housekeeping under leases, and the notification ``dispatcher``
+    (which needs no job lease: each delivery is claimed on its own) on every tick."""
 
     def __init__(
         self,
         deps: MonitoringDeps,
         *,
+        dispatcher: Dispatcher | None = None,
         holder: str | None = None,
         tick_s: float = 30.0,
         compact_every_ms: int = HOUR,
         summarise_limit: int = 2_000,
     ) -> None:
         self.deps = deps
+        self.dispatcher = dispatcher
         self.holder = holder or holder_id()
         self.tick_s = tick_s
         self.compact_every_ms = compact_every_ms
@@ -85,7 +96,19 @@ class MonitoringScheduler:
             job = f"monitor:{deployment}"
             results.append(self._leased(job, t, every, functools.partial(self._monitor, deployment, t)))
         results.append(self._leased(COMPACT_JOB, t, self.compact_every_ms, lambda: self._housekeeping(t)))
+        results.append(self._dispatch())
         return [r for r in results if r.status != "skipped"]
+
+    def _dispatch(self) -> JobResult:
+        """Send the outbox's pending deliveries; "skipped" when there was nothing to send."""
+        if self.dispatcher is None:
+            return JobResult(DISPATCH_JOB, "skipped")
+        try:
+            sent = self.dispatcher.dispatch()
+        except Exception as exc:  # the deliveries stay pending, claimable again when the lease ends
+            log.exception("notification dispatch failed")
+            return JobResult(DISPATCH_JOB, f"failed: {type(exc).__name__}: {exc}")
+        return JobResult(DISPATCH_JOB, f"ok: {len(sent)} deliveries" if sent else "skipped")
 
     def _monitor(self, deployment: str, now: int) -> str:
         outcome = run_monitor(self.deps, deployment, now_ms=now)

@@ -1,12 +1,10 @@
-"""Monitoring use cases: configure a deployment's monitor, and run it over its windows
-(reading the results is :mod:`steward.monitoring.results`).
+"""Monitoring use cases: configure a deployment's monitor, record its runs and counters (reading
+the results is :mod:`steward.monitoring.results`).
 
-:func:`run_monitor` reads the log through the store (summaries and narrow columns), computes
-each window's analysis against the reference, stores a drift report per window as an artifact
-and the run's numbers in the database, evaluates the alert rules, and then, after that
-transaction commits, sends the alert notices and starts any retraining. Like the notification
-service it takes the unit-of-work *factory*: the reading and the statistics take seconds on
-large windows and must not hold a transaction open (an embedded SQLite store has one writer).
+Every function here takes a unit of work and never commits. Running a monitor needs several
+transactions (the reading and the statistics take seconds on large windows and must not hold
+one open: an embedded SQLite store has one writer), so that orchestration lives at the edge, in
+:mod:`steward.monitoring.runner`; :func:`run_monitor` is importable from here as well.
 """
 
 from __future__ import annotations
@@ -19,24 +17,25 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from steward.core.clock import Clock, SystemClock
-from steward.core.errors import InvalidArgument, NotFound
-from steward.monitoring.adapters import AlertSink, RetrainLauncher, scrape_counters
-from steward.monitoring.alerting import apply_rules
-from steward.monitoring.analysis import RequestCounts, WindowAnalysis, analyse, fit_cbpe
+from steward.core.errors import NotFound
+from steward.core.ids import new_id
+from steward.monitoring.adapters import AlertSink, RetrainLauncher
+from steward.monitoring.analysis import RequestCounts, WindowAnalysis
 from steward.monitoring.models import AlertChange, MonitorConfig, ReferenceSpec, RunView
-from steward.monitoring.reference import Reference, window_rows
+from steward.monitoring.reference import Reference
 from steward.monitoring.report import column_doc, dataset_report
 from steward.monitoring.results import run_view
-from steward.monitoring.sources import build_reference
 from steward.monitoring.store import MonitoringStore, check_deployment
 from steward.monitoring.summaries import SegmentSummary
 from steward.monitoring.tables import FeatureDriftRow, MonitorRow, RunRow
-from steward.monitoring.windows import Window, WindowSpec, format_ms
+from steward.monitoring.windows import Window, format_ms
 
 if TYPE_CHECKING:
     import httpx
 
     from steward.artifacts.blobs import BlobStore
+    from steward.monitoring.runner import load_reference as load_reference
+    from steward.monitoring.runner import run_monitor as run_monitor
     from steward.runtime import Runtime
     from steward.store.uow import UnitOfWork
 
@@ -59,12 +58,13 @@ class MonitoringDeps:
     def from_runtime(
         cls, runtime: Runtime, *, sink: AlertSink | None = None, retrainer: RetrainLauncher | None = None
     ) -> MonitoringDeps:
-        """Real adapters: the store under ``STEWARD_HOME``, notices through ``steward.notify``."""
+        """Real adapters: the store under ``STEWARD_HOME``, notices through the ``steward.notify``
+        outbox, delivered right after the alert's transaction commits."""
         if sink is None:
             from steward.monitoring.adapters import NotifierSink
-            from steward.notify.service import Notifier
+            from steward.notify.dispatcher import Dispatcher
 
-            sink = NotifierSink(Notifier(runtime.uow))
+            sink = NotifierSink(Dispatcher(runtime.uow))
         return cls(runtime.uow, runtime.blobs, MonitoringStore.from_settings(runtime.settings), sink, retrainer)
 
 
@@ -158,23 +158,6 @@ class MonitorOutcome:
         }
 
 
-def load_reference(
-    deps: MonitoringDeps, deployment: str, config: MonitorConfig, cached: str | None
-) -> tuple[Reference, str]:
-    """The monitor's reference, from its cached artifact or built (and cached) now."""
-    if cached is not None and deps.blobs.exists(cached):
-        return Reference.from_bytes(deps.blobs.get(cached)), cached
-    ref = build_reference(
-        config.reference,
-        deployment=deployment,
-        store=deps.store,
-        uow=deps.uow,
-        blobs=deps.blobs,
-        features=config.options.features,
-    )
-    return ref, deps.blobs.put(ref.to_bytes())
-
-
 def request_counts(uow: UnitOfWork, deployment: str, window: Window) -> RequestCounts | None:
     """Requests in ``window`` from counter snapshots: the increase of each counter, a drop
     being a restart of the model server (as Prometheus' ``increase``)."""
@@ -189,78 +172,24 @@ def request_counts(uow: UnitOfWork, deployment: str, window: Window) -> RequestC
     return RequestCounts(inc["ok"], inc["invalid"], inc["error"])
 
 
-def _scrape(deps: MonitoringDeps, deployment: str, url: str, now: int) -> None:
-    try:
-        counts = scrape_counters(url, deployment, transport=deps.transport)
-    except Exception as exc:  # a model server being down must not stop drift monitoring
-        log.warning("counter scrape failed", extra={"ctx_deployment": deployment, "ctx_error": str(exc)})
-        return
-    if counts is not None:
-        with deps.uow() as uow:
-            uow.monitoring.add_counters(deployment, now, *counts)
-            uow.commit()
+def monitor_settings(
+    uow: UnitOfWork, deployment: str, config: MonitorConfig | None = None
+) -> tuple[MonitorConfig, str | None, bool]:
+    """(configuration, cached reference sha256, configured?) of a run of ``deployment``'s monitor.
 
-
-def run_monitor(
-    deps: MonitoringDeps,
-    deployment: str,
-    *,
-    now_ms: int | None = None,
-    windows: list[str] | None = None,
-    config: MonitorConfig | None = None,
-    progress: Callable[[str], None] | None = None,
-) -> MonitorOutcome:
-    """Run the monitor of ``deployment`` at ``now_ms`` over its windows (see the module doc).
-
-    Without a configured monitor no rules apply, and the reference is the deployed version's
-    validation set, or else the first day of the log.
+    ``config`` overrides the stored configuration (and its cached reference); without either
+    the run uses :func:`default_config`.
     """
     check_deployment(deployment)
-    step = progress or (lambda _name: None)
-    now = deps.clock.now_ms() if now_ms is None else now_ms
-    with deps.uow() as uow:
-        row = uow.monitoring.monitor(deployment)
-        cfg = config or (_config(row) if row is not None else default_config(uow, deployment))
-        cached = row.reference_sha256 if row is not None and config is None else None
-    step("reference")
-    try:
-        reference, sha = load_reference(deps, deployment, cfg, cached)
-    except (NotFound, InvalidArgument):
-        if row is not None or config is not None or cfg.reference.model is None:
-            raise
-        # Unconfigured, and the deployed version has no recorded validation set: the log's first day.
-        cfg = MonitorConfig()
-        reference, sha = load_reference(deps, deployment, cfg, None)
-    if cfg.metrics_url:
-        step("counters")
-        _scrape(deps, deployment, cfg.metrics_url, now)
-    cbpe = fit_cbpe(reference)
-    computed: list[tuple[WindowAnalysis, SegmentSummary]] = []
-    for text in windows or cfg.windows():
-        step(f"window {text}")
-        window = WindowSpec.parse(text).window_at(now)
-        current = deps.store.window_summary(deployment, window)
-        labelled = deps.store.labelled(deployment, window)
-        with deps.uow() as uow:
-            counts = request_counts(uow, deployment, window)
-        rows = window_rows(deps.store, deployment, window) if cfg.options.multivariate else None
-        analysis = analyse(
-            deployment,
-            window,
-            WindowSpec.parse(text).text,
-            current,
-            reference,
-            labelled=labelled,
-            counts=counts,
-            rows=rows,
-            options=cfg.options,
-            cbpe=cbpe,
-        )
-        computed.append((analysis, current))
-    step("persist")
-    runs, reports = _persist(deps, deployment, computed, reference, now, sha if row is not None else None)
-    changes = apply_rules(deps, deployment, cfg, runs, reports, now)
-    return MonitorOutcome(deployment, runs, [a for a, _ in computed], changes, reports)
+    row = uow.monitoring.monitor(deployment)
+    cfg = config or (_config(row) if row is not None else default_config(uow, deployment))
+    cached = row.reference_sha256 if row is not None and config is None else None
+    return cfg, cached, row is not None
+
+
+def record_counters(uow: UnitOfWork, deployment: str, at_ms: int, counts: tuple[float, float, float]) -> None:
+    """Keep one snapshot of the model server's (ok, invalid, error) request counters."""
+    uow.monitoring.add_counters(deployment, at_ms, *counts)
 
 
 def window_report(analysis: WindowAnalysis, reference: Reference, current: SegmentSummary) -> dict[str, Any]:
@@ -293,53 +222,52 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON: {type(value).__name__}")
 
 
-def _persist(
-    deps: MonitoringDeps,
+def record_runs(
+    uow: UnitOfWork,
+    blobs: BlobStore,
     deployment: str,
     computed: list[tuple[WindowAnalysis, SegmentSummary]],
     reference: Reference,
     now: int,
     reference_sha: str | None,
 ) -> tuple[list[RunView], dict[str, dict[str, Any]]]:
-    from steward.core.ids import new_id
-
+    """Store each analysed window as a run (its drift report as an artifact), mark the monitor
+    run at ``now`` and cache its reference; returns the runs and their reports by run id."""
     views: list[RunView] = []
     reports: dict[str, dict[str, Any]] = {}
-    with deps.uow() as uow:
-        for analysis, current in computed:
-            doc = window_report(analysis, reference, current)
-            sha = deps.blobs.put(json.dumps(doc, sort_keys=True).encode())
-            run_id = new_id()
-            metrics = {k: v for k, v in analysis.metrics().items() if v is not None}
-            row = RunRow(
-                id=run_id,
-                deployment=deployment,
-                window=analysis.window_text,
-                window_start=analysis.window.start_ms,
-                window_end=analysis.window.end_ms,
-                created_at=now,
-                rows=analysis.rows,
-                labelled_rows=analysis.labelled_rows,
-                drift_detected=None if analysis.drift is None else bool(analysis.drift.drifted),
-                metrics=metrics,
-                notes=list(analysis.notes),
-                reference=analysis.reference[:512],
-                report_sha256=sha,
-                report_html_sha256=None,
-            )
-            features = [_feature_row(run_id, c) for c in doc["columns"]]
-            for key in ("prediction", "score"):
-                if doc.get(key):
-                    features.append(_feature_row(run_id, {**doc[key], "column": f"__{key}__"}))
-            uow.monitoring.add_run(row, features)
-            views.append(run_view(row))
-            reports[run_id] = doc
-        monitor = uow.monitoring.monitor(deployment)
-        if monitor is not None:
-            monitor.last_run_at = now
-            if reference_sha is not None:
-                monitor.reference_sha256 = reference_sha
-        uow.commit()
+    for analysis, current in computed:
+        doc = window_report(analysis, reference, current)
+        sha = blobs.put(json.dumps(doc, sort_keys=True).encode())
+        run_id = new_id()
+        metrics = {k: v for k, v in analysis.metrics().items() if v is not None}
+        row = RunRow(
+            id=run_id,
+            deployment=deployment,
+            window=analysis.window_text,
+            window_start=analysis.window.start_ms,
+            window_end=analysis.window.end_ms,
+            created_at=now,
+            rows=analysis.rows,
+            labelled_rows=analysis.labelled_rows,
+            drift_detected=None if analysis.drift is None else bool(analysis.drift.drifted),
+            metrics=metrics,
+            notes=list(analysis.notes),
+            reference=analysis.reference[:512],
+            report_sha256=sha,
+            report_html_sha256=None,
+        )
+        features = [_feature_row(run_id, c) for c in doc["columns"]]
+        for key in ("prediction", "score"):
+            if doc.get(key):
+                features.append(_feature_row(run_id, {**doc[key], "column": f"__{key}__"}))
+        uow.monitoring.add_run(row, features)
+        views.append(run_view(row))
+        reports[run_id] = doc
+    monitor = uow.monitoring.monitor(deployment)
+    if monitor is not None:
+        monitor.last_run_at = now
+        if reference_sha is not None:
+            monitor.reference_sha256 = reference_sha
     return views, reports
 
 
@@ -357,3 +285,13 @@ def _feature_row(run_id: str, c: dict[str, Any]) -> FeatureDriftRow:
         effect_size=c["effect_size"],
         drifted=bool(c["drifted"]),
     )
+
+
+def __getattr__(name: str) -> Any:
+    # The run's orchestration moved to the edge (runner.py imports this module, hence lazily);
+    # these names stay importable from here for the code that always found them here.
+    if name in ("run_monitor", "load_reference"):
+        from steward.monitoring import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

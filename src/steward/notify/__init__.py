@@ -1,8 +1,11 @@
 """Notifications: channels, routing, retries and the delivery log.
 
 Channels (a Slack-compatible webhook, a signed JSON webhook, SMTP email, and any plug-in)
-register in :data:`CHANNEL_TYPES`; :class:`Notifier` routes a :class:`Notification` to the
-configured channels, retries with backoff, and logs every attempt in the database.
+register in :data:`CHANNEL_TYPES`. :func:`enqueue` puts a :class:`Notification` in the outbox
+(pending deliveries to the configured channels) in the caller's transaction; a
+:class:`Dispatcher` claims and sends them after the commit, retrying with backoff and logging
+every attempt in the database. :class:`Notifier` does both at once for a caller with no
+transaction of its own.
 """
 
 from steward.notify.channels import (
@@ -14,6 +17,7 @@ from steward.notify.channels import (
     WebhookConfig,
 )
 from steward.notify.delivery import Outcome, RetryPolicy, SystemTimer, Timer, deliver
+from steward.notify.dispatcher import Dispatcher, Notifier
 from steward.notify.models import (
     Attempt,
     ChannelInfo,
@@ -25,9 +29,9 @@ from steward.notify.models import (
 )
 from steward.notify.registry import CHANNEL_TYPES, Channel, ChannelDeps, ChannelRegistry, ChannelType
 from steward.notify.service import (
-    Notifier,
     configure_channel,
     delivery_log,
+    enqueue,
     get_channel,
     get_delivery,
     list_channels,
@@ -47,6 +51,7 @@ __all__ = [
     "Delivery",
     "DeliveryResult",
     "DeliveryStatus",
+    "Dispatcher",
     "EmailChannel",
     "EmailConfig",
     "Notification",
@@ -63,6 +68,7 @@ __all__ = [
     "configure_channel",
     "deliver",
     "delivery_log",
+    "enqueue",
     "get_channel",
     "get_delivery",
     "list_channels",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, or_, select
+from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from steward.notify.models import (
@@ -66,14 +67,90 @@ class NotifyRepository:
         return self.session.get(DeliveryRow, delivery_id)
 
     def delivered_since(self, channel: str, dedup_key: str, since_ms: int) -> bool:
-        """Whether ``dedup_key`` reached ``channel`` at or after ``since_ms``."""
+        """Whether ``dedup_key`` reached ``channel`` at or after ``since_ms``, or is in the
+        outbox on its way there (two enqueues before a dispatch must not send it twice)."""
         query = select(DeliveryRow.id).where(
             DeliveryRow.channel == channel,
             DeliveryRow.dedup_key == dedup_key,
             DeliveryRow.created_at >= since_ms,
-            DeliveryRow.status == DeliveryStatus.DELIVERED.value,
+            DeliveryRow.status.in_([DeliveryStatus.DELIVERED.value, DeliveryStatus.PENDING.value]),
         )
         return self.session.scalars(query.limit(1)).first() is not None
+
+    # the outbox --------------------------------------------------------------------------------
+    def claimable(self, now_ms: int, *, limit: int, ids: Sequence[str] | None = None) -> list[str]:
+        """Pending deliveries nobody holds (never claimed, or the lease ran out), oldest first."""
+        query = select(DeliveryRow.id).where(
+            DeliveryRow.status == DeliveryStatus.PENDING.value,
+            or_(DeliveryRow.claimed_until.is_(None), DeliveryRow.claimed_until < now_ms),
+        )
+        if ids is not None:
+            query = query.where(DeliveryRow.id.in_(list(ids)))
+        query = query.order_by(DeliveryRow.created_at, DeliveryRow.id).limit(limit)
+        return list(self.session.scalars(query))
+
+    def claim(self, delivery_id: str, holder: str, now_ms: int, until_ms: int) -> bool:
+        """Take the lease of a pending delivery. One conditional UPDATE, so of two dispatchers
+        racing for it exactly one wins, on SQLite and PostgreSQL alike."""
+        result = self.session.execute(
+            update(DeliveryRow)
+            .where(
+                DeliveryRow.id == delivery_id,
+                DeliveryRow.status == DeliveryStatus.PENDING.value,
+                or_(DeliveryRow.claimed_until.is_(None), DeliveryRow.claimed_until < now_ms),
+            )
+            .values(claimed_by=holder, claimed_until=until_ms),
+            execution_options={"synchronize_session": False},
+        )
+        return int(getattr(result, "rowcount", 0) or 0) == 1
+
+    def record_attempt(self, delivery_id: str, holder: str, attempt: Attempt, until_ms: int) -> bool:
+        """Log an attempt and renew the lease, if ``holder`` still holds it (False: it lost it)."""
+        result = self.session.execute(
+            update(DeliveryRow)
+            .where(
+                DeliveryRow.id == delivery_id,
+                DeliveryRow.claimed_by == holder,
+                DeliveryRow.status == DeliveryStatus.PENDING.value,
+            )
+            .values(attempts=attempt.number, last_error=attempt.error, claimed_until=until_ms),
+            execution_options={"synchronize_session": False},
+        )
+        if int(getattr(result, "rowcount", 0) or 0) != 1:
+            return False
+        self.add_attempt(delivery_id, attempt)
+        return True
+
+    def finish(
+        self, delivery_id: str, holder: str, status: DeliveryStatus, finished_at: int, error: str | None
+    ) -> bool:
+        """Set the final status of a delivery ``holder`` holds, and release its lease."""
+        values: dict[str, Any] = {"status": status.value, "finished_at": finished_at, "claimed_until": None}
+        if error is not None:
+            values["last_error"] = error
+        result = self.session.execute(
+            update(DeliveryRow)
+            .where(
+                DeliveryRow.id == delivery_id,
+                DeliveryRow.claimed_by == holder,
+                DeliveryRow.status == DeliveryStatus.PENDING.value,
+            )
+            .values(**values),
+            execution_options={"synchronize_session": False},
+        )
+        return int(getattr(result, "rowcount", 0) or 0) == 1
+
+    @staticmethod
+    def to_notification(row: NotificationRow) -> Notification:
+        return Notification(
+            row.subject,
+            row.body,
+            severity=row.severity,
+            payload=row.payload,
+            dedup_key=row.dedup_key,
+            created_at=row.created_at,
+            id=row.id,
+        )
 
     def add_attempt(self, delivery_id: str, attempt: Attempt) -> None:
         self.session.add(

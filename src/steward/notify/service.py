@@ -1,32 +1,29 @@
-"""Notification use cases: configure channels, route notifications to them, read the log.
+"""Notification use cases: configure channels, enqueue notifications for them, read the log.
 
-The configuration and log use cases take a unit of work and never commit, like every service.
-:class:`Notifier` is the exception, and says why.
+Every use case takes a unit of work and never commits. Sending is not a use case here: a
+notification is put in the outbox (:func:`enqueue`) in the caller's transaction, and the
+dispatcher in :mod:`steward.notify.dispatcher` delivers it after the commit.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from steward.core.clock import Clock, SystemClock
 from steward.core.errors import InvalidArgument, NotFound
 from steward.core.ids import new_id
 from steward.core.pagination import Page, check_page_size, decode_token, encode_token
-from steward.notify.delivery import RetryPolicy, Timer, deliver
 from steward.notify.models import (
-    Attempt,
     ChannelInfo,
     Delivery,
     DeliveryStatus,
     Notification,
     Severity,
 )
-from steward.notify.registry import CHANNEL_TYPES, MASK, Channel, ChannelDeps, ChannelRegistry
+from steward.notify.registry import CHANNEL_TYPES, MASK, ChannelRegistry
 
 if TYPE_CHECKING:
     from steward.notify.tables import ChannelRow
@@ -197,146 +194,72 @@ def redact(text: str | None, secrets: Sequence[str]) -> str | None:
     return text
 
 
-@dataclass(frozen=True)
-class _Route:
-    delivery_id: str
-    channel: Channel
-    secrets: tuple[str, ...]
+def enqueue(
+    uow: UnitOfWork,
+    notification: Notification,
+    *,
+    channels: Sequence[str] | None = None,
+    dedup_window_ms: int | None = None,
+    registry: ChannelRegistry | None = None,
+    clock: Clock | None = None,
+) -> list[str]:
+    """Put ``notification`` in the outbox of ``uow``: one delivery per channel that takes it.
 
+    Nothing is sent here: the deliveries are written ``pending`` in the caller's transaction,
+    so they commit together with the change they report, or not at all. A dispatcher
+    (:class:`steward.notify.dispatcher.Dispatcher`) sends them after the commit. Returns the
+    ids of the deliveries, pending or not.
 
-class Notifier:
-    """Routes notifications to the configured channels and logs every attempt.
+    ``channels`` names the channels to use (each must exist); by default every channel.
+    Either way only enabled channels whose ``min_severity`` the notification reaches take
+    it. With ``dedup_window_ms``, a channel that already got, or is about to get, the same
+    ``dedup_key`` within that window is skipped and the delivery logged ``suppressed``. A
+    channel whose configuration no longer builds is logged ``failed`` at once.
 
-    It takes the unit-of-work *factory*, not a unit of work: delivery waits on the network and
-    sleeps between retries, and a transaction held open that long would block every other
-    writer of an embedded (SQLite) store. So each step commits a short unit of work of its own:
-    the deliveries are recorded ``pending`` before anything is sent, each attempt is in the log
-    as soon as it ends, and a crash mid-delivery leaves a ``pending`` delivery with the attempts
-    made so far.
-
-    >>> notifier = Notifier(runtime.uow, policy=RetryPolicy(max_attempts=3))  # doctest: +SKIP
-    >>> notifier.send(Notification("Drift on churn", severity="critical"))  # doctest: +SKIP
+    >>> ids = enqueue(uow, Notification("Drift on churn", severity="critical"))  # doctest: +SKIP
+    >>> uow.commit(); Dispatcher(runtime.uow).dispatch(ids)  # doctest: +SKIP
     """
-
-    def __init__(
-        self,
-        uow_factory: Callable[[], UnitOfWork],
-        *,
-        registry: ChannelRegistry | None = None,
-        policy: RetryPolicy | None = None,
-        deps: ChannelDeps | None = None,
-        timer: Timer | None = None,
-        clock: Clock | None = None,
-        draw: Callable[[], float] = random.random,
-    ) -> None:
-        self._uow = uow_factory
-        self.registry = registry or CHANNEL_TYPES
-        self.policy = policy or RetryPolicy()
-        self.deps = deps or ChannelDeps()
-        self._timer = timer
-        self._clock = clock or SystemClock()
-        self._draw = draw
-
-    def send(
-        self,
-        notification: Notification,
-        *,
-        channels: Sequence[str] | None = None,
-        dedup_window_ms: int | None = None,
-    ) -> list[Delivery]:
-        """Deliver ``notification`` and return its deliveries, as logged.
-
-        ``channels`` names the channels to use (each must exist); by default every channel.
-        Either way only enabled channels whose ``min_severity`` the notification reaches take
-        it. With ``dedup_window_ms``, a channel that already got the same ``dedup_key`` within
-        that window is skipped and the delivery logged ``suppressed``.
-        """
-        if dedup_window_ms is not None and dedup_window_ms < 0:
-            raise InvalidArgument(
-                f"The 'dedup_window_ms' parameter must be >= 0. Got {dedup_window_ms} instead.",
-                field="dedup_window_ms",
-            )
-        ids, routes = self._prepare(notification, channels, dedup_window_ms)
-        for route in routes:
-            self._run(route, notification)
-        with self._uow() as uow:
-            return [get_delivery(uow, i) for i in ids]
-
-    def _prepare(
-        self, n: Notification, names: Sequence[str] | None, dedup_window_ms: int | None
-    ) -> tuple[list[str], list[_Route]]:
-        with self._uow() as uow:
-            rows = uow.notify.channels() if names is None else [_row(uow, name) for name in dict.fromkeys(names)]
-            rows = [r for r in rows if _info(r).accepts(n.severity)]
-            if not rows:
-                return [], []
-            if uow.notify.notification(n.id) is None:
-                uow.notify.add_notification(n)
-            now = self._clock.now_ms()
-            ids: list[str] = []
-            routes: list[_Route] = []
-            for row in rows:
-                status, error, channel = DeliveryStatus.PENDING, None, None
-                if dedup_window_ms is not None and uow.notify.delivered_since(
-                    row.name, n.dedup_key, now - dedup_window_ms
-                ):
-                    status = DeliveryStatus.SUPPRESSED
-                else:
-                    try:
-                        channel = self.registry.build(row.type, row.name, {**row.config, **row.secrets}, self.deps)
-                    except Exception as exc:  # an unknown type or a plug-in refusing its config
-                        status = DeliveryStatus.FAILED
-                        error = redact(f"cannot build the channel: {exc}", list(row.secrets.values()))
-                done = status is not DeliveryStatus.PENDING
-                delivery = uow.notify.add_delivery(
-                    id=new_id(),
-                    notification_id=n.id,
-                    channel=row.name,
-                    channel_type=row.type,
-                    dedup_key=n.dedup_key,
-                    status=status.value,
-                    attempts=0,
-                    last_error=error,
-                    created_at=now,
-                    finished_at=now if done else None,
-                )
-                ids.append(delivery.id)
-                if channel is not None:
-                    routes.append(_Route(delivery.id, channel, tuple(row.secrets.values())))
-            uow.commit()
-        return ids, routes
-
-    def _run(self, route: _Route, n: Notification) -> None:
-        def record(attempt: Attempt) -> None:
-            attempt = replace(attempt, error=redact(attempt.error, route.secrets))
-            with self._uow() as uow:
-                uow.notify.add_attempt(route.delivery_id, attempt)
-                row = uow.notify.delivery_row(route.delivery_id)
-                if row is not None:
-                    row.attempts, row.last_error = attempt.number, attempt.error
-                uow.commit()
-
-        outcome = deliver(
-            route.channel,
-            n,
-            self.policy,
-            timer=self._timer,
-            clock=self._clock,
-            draw=self._draw,
-            on_attempt=record,
+    if dedup_window_ms is not None and dedup_window_ms < 0:
+        raise InvalidArgument(
+            f"The 'dedup_window_ms' parameter must be >= 0. Got {dedup_window_ms} instead.",
+            field="dedup_window_ms",
         )
-        status = DeliveryStatus.DELIVERED if outcome.delivered else DeliveryStatus.FAILED
-        with self._uow() as uow:
-            row = uow.notify.delivery_row(route.delivery_id)
-            if row is not None:
-                row.status, row.finished_at = status.value, self._clock.now_ms()
-            uow.commit()
-        (log.info if outcome.delivered else log.warning)(
-            "notification %s",
-            status.value,
-            extra={
-                "ctx_channel": route.channel.name,
-                "ctx_notification": n.id,
-                "ctx_attempts": len(outcome.attempts),
-            },
+    kinds = registry or CHANNEL_TYPES
+    # Every name is checked before anything is written: a bad name leaves the caller's
+    # transaction as it was, so the caller may record the refusal and still commit.
+    rows = uow.notify.channels() if channels is None else [_row(uow, name) for name in dict.fromkeys(channels)]
+    rows = [r for r in rows if _info(r).accepts(notification.severity)]
+    if not rows:
+        return []
+    if uow.notify.notification(notification.id) is None:
+        uow.notify.add_notification(notification)
+    now = (clock or SystemClock()).now_ms()
+    ids: list[str] = []
+    for row in rows:
+        status, error = DeliveryStatus.PENDING, None
+        if dedup_window_ms is not None and uow.notify.delivered_since(
+            row.name, notification.dedup_key, now - dedup_window_ms
+        ):
+            status = DeliveryStatus.SUPPRESSED
+        else:
+            try:
+                kinds.build(row.type, row.name, {**row.config, **row.secrets})
+            except Exception as exc:  # an unknown type or a plug-in refusing its config
+                status = DeliveryStatus.FAILED
+                error = redact(f"cannot build the channel: {exc}", list(row.secrets.values()))
+        done = status is not DeliveryStatus.PENDING
+        delivery = uow.notify.add_delivery(
+            id=new_id(),
+            notification_id=notification.id,
+            channel=row.name,
+            channel_type=row.type,
+            dedup_key=notification.dedup_key,
+            status=status.value,
+            attempts=0,
+            last_error=error,
+            created_at=now,
+            finished_at=now if done else None,
         )
+        ids.append(delivery.id)
+    log.info("notification enqueued", extra={"ctx_notification": notification.id, "ctx_deliveries": len(ids)})
+    return ids

@@ -1,7 +1,8 @@
 """Notification channels and the delivery log.
 
 One row per configured channel (secret fields apart from the rest of the configuration), per
-notification, per delivery (a notification to a channel), and per attempt of a delivery.
+notification, per delivery (a notification to a channel), and per attempt of a delivery. The
+pending deliveries are the outbox.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class DeliveryRow(Base):
     __table_args__ = (
         Index("ix_notify_deliveries_channel_dedup_key_created_at", "channel", "dedup_key", "created_at"),
         Index("ix_notify_deliveries_created_at_id", "created_at", "id"),
+        Index("ix_notify_deliveries_status_created_at", "status", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -60,6 +62,10 @@ class DeliveryRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
     finished_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # The outbox lease: the dispatcher sending a pending delivery, and until when. A lease that
+    # runs out (its dispatcher died mid-delivery) lets another dispatcher take the delivery over.
+    claimed_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    claimed_until: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class AttemptRow(Base):
