@@ -249,6 +249,26 @@ def test_an_alert_and_its_notice_commit_together_and_the_servers_dispatcher_send
     assert [r.job for r in scheduler.tick(T0 + 2 * DAY + 60_000)] == []  # nothing left to send
 
 
+def test_a_run_requested_over_the_api_notifies_the_webhook_once_committed(
+    runtime: Runtime, api: httpx.Client, hook: tuple[HttpReceiver, str]
+) -> None:
+    receiver, url = hook
+    _setup(runtime, url)
+    ref, cur = _split(seed=11)
+    _stream(runtime, ref, T0, "day0")
+    _stream(runtime, _inject(cur, seed=12), T0 + DAY, "day1")
+
+    resp = api.post("/api/v1/monitoring/deployments/acs/runs", json={"at": T0 + 2 * DAY})
+
+    assert resp.status_code == 200, resp.text
+    [fired] = resp.json()["alerts"]
+    [request] = receiver.requests  # delivered by the route itself, right after its commit
+    assert request.json()["payload"]["alert_id"] == fired["alert_id"]
+    with runtime.uow() as uow:
+        [delivery] = delivery_log(uow).items
+    assert delivery.status == "delivered" and len(delivery.attempts) == 1
+
+
 def test_no_alarm_on_a_seeded_random_split(runtime: Runtime, hook: tuple[HttpReceiver, str]) -> None:
     receiver, url = hook
     _setup(runtime, url)

@@ -206,6 +206,22 @@ def test_a_delivery_interrupted_mid_way_is_taken_over_when_its_lease_runs_out(
     assert [r.status for r in receiver.requests] == [503, 200]
 
 
+def test_a_dispatcher_that_outlived_its_lease_leaves_the_delivery_to_the_one_that_took_it_over(
+    runtime: Runtime, hook: tuple[HttpReceiver, str]
+) -> None:
+    rt, (receiver, url) = runtime, hook
+    _configure(rt, url, "ops")
+    [delivery_id] = _enqueue(rt, Notification("x"))
+    t0 = int(time.time() * 1000)
+    stalled = Dispatcher(rt.uow, policy=FAST, clock=ClockAt(t0), lease_ms=1_000, holder="stalled")
+    assert stalled.claim() == [delivery_id]
+    assert Dispatcher(rt.uow, policy=FAST, clock=ClockAt(t0 + 2_000)).dispatch() == [delivery_id]
+    assert not stalled.send_claimed(delivery_id)  # it wakes up: nothing sent, nothing overwritten
+    with rt.uow() as uow:
+        done = get_delivery(uow, delivery_id)
+    assert done.status is DeliveryStatus.DELIVERED and len(done.attempts) == 1 and len(receiver.requests) == 1
+
+
 def test_a_taken_over_delivery_uses_only_the_attempts_left(
     store_runtime: Runtime, hook: tuple[HttpReceiver, str]
 ) -> None:

@@ -130,10 +130,10 @@ class Dispatcher:
 
     def send_claimed(self, delivery_id: str) -> bool:
         """Send one delivery this dispatcher has claimed; False if it lost the lease."""
-        job = self._job(delivery_id)
-        if job is None:
-            return True
         try:
+            job = self._job(delivery_id)
+            if job is None:
+                return True
             outcome = deliver(
                 job.channel,
                 job.notification,
@@ -165,6 +165,8 @@ class Dispatcher:
             row = uow.notify.delivery_row(delivery_id)
             if row is None:
                 return None
+            if row.claimed_by != self.holder or row.status != DeliveryStatus.PENDING.value:
+                raise _LeaseLost(delivery_id)  # this dispatcher outlived its lease; another took over
             channel_name, made = row.channel, row.attempts
             note = uow.notify.notification(row.notification_id)
             notification = None if note is None else uow.notify.to_notification(note)
