@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from tests.support.cli import steward
 
 from steward.core.config import Settings
 from steward.runtime import Runtime
 from steward.sdk.backends import LocalBackend
 from steward.sdk.client import Client
-
-
-def steward(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "STEWARD_HOME": str(home), "STEWARD_SQLITE_SYNCHRONOUS": "NORMAL"}
-    return subprocess.run(
-        [sys.executable, "-m", "steward.cli", *args], capture_output=True, text=True, env=env, timeout=120, check=False
-    )
 
 
 @pytest.fixture

@@ -4,28 +4,19 @@ files of real data (ACS employment), JSON on stdout, an HTML report on request."
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from tests.support.cli import steward
 from tests.unit.monitoring._acs import FEATURES, reference
 
 from steward.core.errors import InvalidArgument
 from steward.monitoring.files import compare_files
 
 CATEGORICAL = ",".join(FEATURES[1:])
-
-
-def steward(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "STEWARD_HOME": str(home), "STEWARD_SQLITE_SYNCHRONOUS": "NORMAL"}
-    return subprocess.run(
-        [sys.executable, "-m", "steward.cli", *args], capture_output=True, text=True, env=env, timeout=120, check=False
-    )
 
 
 def _files(tmp_path: Path, *, drift: bool, n: int = 800) -> tuple[Path, Path, pd.DataFrame, pd.DataFrame]:

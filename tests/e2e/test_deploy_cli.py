@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,16 +15,13 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import Result
+from tests.support.cli import cli_env, command, wait_ready
 from tests.support.net import free_port
 from tests.support.serving import records, register_adult
 from typer.testing import CliRunner
 
 from steward.cli import context
 from steward.cli.main import app
-
-
-def env(home: Path) -> dict[str, str]:
-    return {**os.environ, "STEWARD_HOME": str(home), "STEWARD_SQLITE_SYNCHRONOUS": "NORMAL"}
 
 
 def steward(*args: str) -> Result:
@@ -55,26 +51,18 @@ def server(home: tuple[Path, Any]) -> Iterator[str]:
     assert created.exit_code == 0, created.output
     assert json.loads(created.stdout)["stable_version"] == 1
     port = free_port()
-    cmd = [sys.executable, "-m", "steward.cli", "serve", "--deployment", "income", "--poll-interval", "0.2"]
     proc = subprocess.Popen(
-        [*cmd, "--port", str(port), "--flush-interval", "0.2"],
-        env=env(path),
+        command(
+            "serve", "--deployment", "income", "--poll-interval", "0.2", "--port", str(port), "--flush-interval", "0.2"
+        ),
+        env=cli_env(path),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"steward serve did not start: {proc.communicate()[1][-2000:]}")
-        time.sleep(0.1)
+    wait_ready(url, proc)
     try:
         yield url
     finally:

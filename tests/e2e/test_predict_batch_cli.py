@@ -4,10 +4,8 @@ LocalCluster, with the output checked against the model in process."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from tests.support.cli import cli_env, command, steward
 from tests.support.serving import FEATURES, register_adult
 
 from steward.core.config import Settings
@@ -37,12 +36,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Any, pd
     return home, src, model, big
 
 
-def steward(home: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "steward.cli", "predict-batch", "--model", "adult@production", *args]
-
-
-def env(home: Path) -> dict[str, str]:
-    return {**os.environ, "STEWARD_HOME": str(home), "STEWARD_SQLITE_SYNCHRONOUS": "NORMAL"}
+PREDICT = ("predict-batch", "--model", "adult@production")
 
 
 def scores(folder: Path) -> pd.DataFrame:
@@ -52,13 +46,7 @@ def scores(folder: Path) -> pd.DataFrame:
 def test_local_scoring_keeps_columns_and_matches_the_model(setup: Any) -> None:
     home, src, model, big = setup
     out = home / "scores.parquet"
-    run = subprocess.run(
-        steward(home, "--input", str(src), "--output", str(out), "--keep", "label", "--json"),
-        env=env(home),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = steward(home, *PREDICT, "--input", str(src), "--output", str(out), "--keep", "label", "--json")
     assert run.returncode == 0, run.stderr
     doc = json.loads(run.stdout)
     assert doc["rows"] == doc["scored_rows"] == ROWS and doc["backend"] == "local" and doc["model"]["version"] == "1"
@@ -74,7 +62,7 @@ def test_interrupted_job_resumes_on_dask_without_rescoring(setup: Any) -> None:
     home, src, model, big = setup
     out = home / "resumed"
     args = ["--input", str(src), "--output", str(out), "--unit-rows", "5000", "--batch-rows", "2500"]
-    proc = subprocess.Popen(steward(home, *args), env=env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(command(*PREDICT, *args), env=cli_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while len(list(out.glob("part-*.parquet"))) < 3:
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
@@ -91,13 +79,7 @@ def test_interrupted_job_resumes_on_dask_without_rescoring(setup: Any) -> None:
         host="127.0.0.1",
         dashboard_address=None,
     ) as cluster:
-        run = subprocess.run(
-            steward(home, *args, "--dask", cluster.scheduler_address, "--json"),
-            env=env(home),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        run = steward(home, *PREDICT, *args, "--dask", cluster.scheduler_address, "--json")
     assert run.returncode == 0, run.stderr
     doc = json.loads(run.stdout)
     assert doc["backend"] == "dask" and doc["units"] == 24

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +13,7 @@ import duckdb
 import httpx
 import numpy as np
 import pytest
+from tests.support.cli import cli_env, command, wait_ready
 from tests.support.net import free_port
 from tests.support.serving import FEATURES, records, register_adult
 
@@ -33,45 +31,20 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any, Any]:
     return home, model, df
 
 
-def env(home: Path) -> dict[str, str]:
-    return {**os.environ, "STEWARD_HOME": str(home), "STEWARD_SQLITE_SYNCHRONOUS": "NORMAL"}
-
-
 @pytest.fixture
 def server(home: tuple[Path, Any, Any], tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str], Path]]:
     port = free_port()
     log = tmp_path / "log"
+    options = ("--port", str(port), "--prediction-log", str(log), "--flush-interval", "60")
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "steward.cli",
-            "serve",
-            "adult@production=income",
-            "--port",
-            str(port),
-            "--prediction-log",
-            str(log),
-            "--flush-interval",
-            "60",
-        ],
-        env=env(home[0]),
+        command("serve", "adult@production=income", *options),
+        env=cli_env(home[0]),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"steward serve did not come up: {proc.communicate()}")
-        time.sleep(0.1)
+    wait_ready(url, proc)
     try:
         yield url, proc, log
     finally:

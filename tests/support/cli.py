@@ -1,0 +1,43 @@
+"""The ``steward`` command as users run it: a subprocess on one STEWARD_HOME, and a ``steward
+serve`` waited for until it answers on loopback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+
+def command(*args: str) -> list[str]:
+    """``steward ARGS`` run by this interpreter (no console script needed)."""
+    return [sys.executable, "-m", "steward.cli", *args]
+
+
+def cli_env(home: Path) -> dict[str, str]:
+    return {**os.environ, "STEWARD_HOME": str(home), "STEWARD_SQLITE_SYNCHRONOUS": "NORMAL"}
+
+
+def steward(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``steward ARGS`` on ``home`` to completion; the caller checks the exit code."""
+    return subprocess.run(command(*args), capture_output=True, text=True, env=cli_env(home), timeout=120, check=False)
+
+
+def wait_ready(url: str, proc: subprocess.Popen[str], timeout: float = 60) -> None:
+    """Poll ``url``/readyz until it answers 200. If the process exits or time runs out, kill it
+    and fail with the end of its stderr."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            _out, err = proc.communicate()
+            raise AssertionError(f"steward serve did not start: {(err or '')[-2000:]}")
+        time.sleep(0.1)
