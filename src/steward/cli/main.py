@@ -15,6 +15,7 @@ app = typer.Typer(
 app.command("server")(system.server)
 app.command("doctor")(system.doctor)
 app.add_typer(system.db_app, name="db")
+app.add_typer(system.demo_app, name="demo")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(experiments_app, name="experiments")

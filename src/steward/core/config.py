@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     log_json: bool = True
     scheduler: bool = Field(default=True, description="Run scheduled jobs (monitoring windows) in this process.")
     secure_cookies: bool = False
+    demo: bool = Field(default=True, description="Seed a demo on the first start of a store without user data.")
 
     @field_validator("sqlite_synchronous")
     @classmethod
