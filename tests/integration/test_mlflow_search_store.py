@@ -293,3 +293,89 @@ def test_experiment_search_filters_orders_and_pages(store_runtime: Runtime) -> N
     assert rest.next_page_token is None
     with store_runtime.uow() as uow, pytest.raises(InvalidArgument):
         service.search_experiments(uow, filter_string="experiment_id > '1'")
+
+
+def _two_experiments(rt: Runtime) -> tuple[int, int, dict[str, dict[str, str]]]:
+    """A big experiment where every run has model=rf and a few have seed=7, a small one
+    where two of three runs have model=rf: the data where the place a search starts decides its cost."""
+    params: dict[str, dict[str, str]] = {}
+    with rt.uow() as uow:
+        big = service.create_experiment(uow, "big")
+        small = service.create_experiment(uow, "small")
+        for i in range(60):
+            run = service.create_run(uow, big.id, name=f"big-{i}", start_time=i)
+            params[run.id] = {"model": "rf", **({"seed": "7"} if i % 20 == 0 else {})}
+        for i in range(3):
+            run = service.create_run(uow, small.id, name=f"small-{i}", start_time=i)
+            params[run.id] = {"model": "rf" if i else "gbm"}
+        for run_id, p in params.items():
+            service.log_params(uow, run_id, p)
+            service.log_metrics(uow, run_id, MetricBatch(["acc"], [len(p) / 2], [0], [0]))
+        uow.commit()
+    return big.id, small.id, params
+
+
+def test_search_starts_from_the_filter_naming_fewest_runs_unless_the_experiment_is_smaller(
+    store_runtime: Runtime,
+) -> None:
+    from steward.tracking.search_repository import SearchRepository
+
+    big, small, params = _two_experiments(store_runtime)
+    rare_and_common = parse_filter("params.model = 'rf' and metrics.acc > 0 and params.seed = '7'", RUNS)
+    with store_runtime.uow() as uow:
+        repo = SearchRepository(uow.session)
+        assert repo.seed_for([big], rare_and_common) == 2  # 3 runs have seed=7, 62 have model=rf
+        assert repo.seed_for([small], parse_filter("params.model = 'rf'", RUNS)) is None  # 3 runs < 62
+        assert repo.seed_for([big], parse_filter("params.model != 'rf'", RUNS)) is None  # no index answers !=
+        run_ids = list(params)[:2]
+        by_id = parse_filter(f"params.model = 'rf' and attributes.run_id IN ('{run_ids[0]}', '{run_ids[1]}')", RUNS)
+        assert repo.seed_for([big], by_id) == 1
+    # Whichever way a search starts, it finds the same runs.
+    expected_big = {i for i, p in params.items() if p.get("seed") == "7"}
+    assert set(_search(store_runtime, big, filter_string="params.model = 'rf' and params.seed = '7'")) == expected_big
+    assert len(_search(store_runtime, small, filter_string="params.model = 'rf'")) == 2
+    assert _search(store_runtime, small, filter_string="params.model = 'gbm' and metrics.acc >= 0.5") == [
+        i for i, p in params.items() if p["model"] == "gbm"
+    ]
+    assert set(_search(store_runtime, big, filter_string=f"attributes.run_id = '{run_ids[1]}'")) == {run_ids[1]}
+
+
+def test_sqlite_search_reads_the_param_index_not_every_run(runtime: Runtime) -> None:
+    """The plan behind issue 3's search goal: start from params(key, value, run_id), probe the
+    rest by primary key, and never walk the experiment's runs."""
+    from sqlalchemy import event
+
+    big, _, _ = _two_experiments(runtime)
+    statements: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        statements.append((statement, parameters))
+
+    event.listen(runtime.engine, "before_cursor_execute", capture)
+    try:
+        with runtime.uow() as uow:
+            service.search_runs(
+                uow, [big], filter_string="metrics.acc > 0.5 and params.seed = '7'", order_by=["metrics.acc DESC"]
+            )
+    finally:
+        event.remove(runtime.engine, "before_cursor_execute", capture)
+    search_sql, args = next((s, p) for s, p in statements if s.lstrip().startswith("SELECT runs.id"))
+    with runtime.engine.connect() as conn:
+        plan = " | ".join(r[3] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + search_sql, args))
+    assert "COVERING INDEX ix_params_key_value_run_id" in plan, plan
+    assert "ix_runs_experiment_id" not in plan and "SCAN runs" not in plan, plan
+
+
+def test_migrations_create_the_tracking_search_indexes(store_runtime: Runtime) -> None:
+    from sqlalchemy import inspect
+
+    with store_runtime.engine.connect() as conn:
+        indexes = {
+            table: {i["name"]: i["column_names"] for i in inspect(conn).get_indexes(table)}
+            for table in ("runs", "params", "run_tags", "latest_metrics")
+        }
+    sqlite = store_runtime.engine.dialect.name == "sqlite"
+    assert indexes["runs"] == {"ix_runs_experiment_id_start_time": ["experiment_id", "start_time"]}
+    assert indexes["latest_metrics"] == {"ix_latest_metrics_key_value_run_id": ["key", "value", "is_nan", "run_id"]}
+    assert indexes["params"] == ({"ix_params_key_value_run_id": ["key", "value", "run_id"]} if sqlite else {})
+    assert indexes["run_tags"] == ({"ix_run_tags_key_value_run_id": ["key", "value", "run_id"]} if sqlite else {})

@@ -34,9 +34,11 @@ class ExperimentTagRow(Base):
 
 class RunRow(Base):
     __tablename__ = "runs"
+    # A search's first page reads the newest runs of an experiment straight off this index.
+    __table_args__ = (Index("ix_runs_experiment_id_start_time", "experiment_id", "start_time"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id"), index=True)
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id"))
     name: Mapped[str] = mapped_column(String(250), default="")
     status: Mapped[str] = mapped_column(String(16), default="RUNNING")
     start_time: Mapped[int] = mapped_column(BigInteger)
@@ -52,6 +54,9 @@ class RunRow(Base):
 
 class ParamRow(Base):
     __tablename__ = "params"
+    # Search starts from "params.k = 'v'" through this index, reading no table row (SQLite
+    # only: PostgreSQL's btree rejects long values, and it plans from statistics anyway).
+    __table_args__ = (Index("ix_params_key_value_run_id", "key", "value", "run_id").ddl_if(dialect="sqlite"),)
 
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(250), primary_key=True)
@@ -60,6 +65,7 @@ class ParamRow(Base):
 
 class RunTagRow(Base):
     __tablename__ = "run_tags"
+    __table_args__ = (Index("ix_run_tags_key_value_run_id", "key", "value", "run_id").ddl_if(dialect="sqlite"),)
 
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(250), primary_key=True)
@@ -84,10 +90,11 @@ class MetricRow(Base):
 
 class LatestMetricRow(Base):
     """The latest point per run and key (greatest step, then timestamp), kept on write so that
-    search and listing never scan the metric history."""
+    search and listing never scan the metric history. The (key, value) index carries is_nan and
+    run_id, so a search starting from "metrics.k > x" reads no table row."""
 
     __tablename__ = "latest_metrics"
-    __table_args__ = (Index("ix_latest_metrics_key_value", "key", "value"),)
+    __table_args__ = (Index("ix_latest_metrics_key_value_run_id", "key", "value", "is_nan", "run_id"),)
 
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(250), primary_key=True)
