@@ -12,20 +12,12 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from tests.support.deployments import write_log
+from tests.support.web import csrf_of, signed_in
 
 from steward.deployments import service
 from steward.deployments.models import ABConfig, CanarySchedule, RolloutConfig
 from steward.registry import service as registry
 from steward.runtime import Runtime
-
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def sign_in(app: Any, name: str, password: str) -> TestClient:
-    client = TestClient(app)
-    token = _CSRF.search(client.get("/login").text).group(1)  # type: ignore[union-attr]
-    client.post("/login", data={"name": name, "password": password, "csrf_token": token})
-    return client
 
 
 @pytest.fixture
@@ -76,7 +68,7 @@ def seeded(runtime: Runtime) -> Runtime:
 
 
 def test_the_list_shows_each_deployment_with_its_split_and_stage(app: Any, seeded: Runtime) -> None:
-    html = sign_in(app, "admin", "admin-password-1").get("/deployments").text
+    html = signed_in(TestClient(app)).get("/deployments").text
     assert '<table class="data" id="deployments">' in html
     assert '<a href="/deployments/canary-api">canary-api</a>' in html
     assert 'aria-label="v1 75%, v2 25%"' in html and "2 of 3 (25%)" in html
@@ -85,7 +77,7 @@ def test_the_list_shows_each_deployment_with_its_split_and_stage(app: Any, seede
 
 
 def test_a_canary_shows_its_stage_health_verdict_and_history(app: Any, seeded: Runtime) -> None:
-    html = sign_in(app, "admin", "admin-password-1").get("/deployments/canary-api").text
+    html = signed_in(TestClient(app)).get("/deployments/canary-api").text
     assert '<li class="done">5%</li><li class="current">25%</li><li class="">100%</li>' in html
     assert "Each stage holds for 10 candidate requests" in html
     assert re.search(r'<th scope="row">v2</th>\s*<td>candidate</td>\s*<td class="num">90</td>', html)
@@ -102,7 +94,7 @@ def test_a_canary_shows_its_stage_health_verdict_and_history(app: Any, seeded: R
 
 
 def test_the_shadow_comparison_and_the_ab_analysis_are_shown(app: Any, seeded: Runtime) -> None:
-    client = sign_in(app, "admin", "admin-password-1")
+    client = signed_in(TestClient(app))
     html = client.get("/deployments/shadow-api").text
     assert 'id="shadow"' in html
     assert '<tr><th scope="row">Rows compared</th><td class="value">40 (100.0%)</td></tr>' in html
@@ -115,8 +107,8 @@ def test_the_shadow_comparison_and_the_ab_analysis_are_shown(app: Any, seeded: R
 
 
 def test_rollback_from_the_page_is_recorded_with_the_user(app: Any, seeded: Runtime) -> None:
-    client = sign_in(app, "admin", "admin-password-1")
-    token = _CSRF.search(client.get("/deployments/canary-api").text).group(1)  # type: ignore[union-attr]
+    client = signed_in(TestClient(app))
+    token = csrf_of(client.get("/deployments/canary-api").text)
     r = client.post(
         "/deployments/canary-api",
         data={"csrf_token": token, "action": "rollback", "reason": "p95 creeping"},
@@ -139,17 +131,17 @@ def test_refused_page_actions_change_nothing(app: Any, seeded: Runtime, tokens: 
             return [(d.state, d.updated_at) for d in service.list_deployments(uow)]
 
     before = snapshot()
-    admin = sign_in(app, "admin", "admin-password-1")
-    token = _CSRF.search(admin.get("/deployments").text).group(1)  # type: ignore[union-attr]
+    admin = signed_in(TestClient(app))
+    token = csrf_of(admin.get("/deployments").text)
     assert admin.post("/deployments/canary-api", data={"csrf_token": "nope", "action": "rollback"}).status_code == 403
     assert admin.post("/deployments/canary-api", data={"csrf_token": token, "action": "explode"}).status_code == 400
     assert admin.post("/deployments/missing", data={"csrf_token": token, "action": "rollback"}).status_code == 404
     r = admin.post("/deployments/ab-api", data={"csrf_token": token, "action": "promote"}, follow_redirects=False)
     assert r.status_code == 303  # (this one is allowed; the check below excludes it)
-    viewer = sign_in(app, "viewer", "viewer-password")
+    viewer = signed_in(TestClient(app), "viewer", "viewer-password")
     page = viewer.get("/deployments/canary-api")
     assert page.status_code == 200 and 'id="actions"' not in page.text
-    vtoken = _CSRF.search(page.text).group(1)  # type: ignore[union-attr]
+    vtoken = csrf_of(page.text)
     r = viewer.post("/deployments/canary-api", data={"csrf_token": vtoken, "action": "rollback"})
     assert r.status_code == 403 and "deployments:write" in r.text
     after = snapshot()
@@ -157,5 +149,5 @@ def test_refused_page_actions_change_nothing(app: Any, seeded: Runtime, tokens: 
 
 
 def test_a_missing_deployment_is_an_html_404(app: Any, seeded: Runtime) -> None:
-    r = sign_in(app, "admin", "admin-password-1").get("/deployments/nope")
+    r = signed_in(TestClient(app)).get("/deployments/nope")
     assert r.status_code == 404 and "No deployment named &#39;nope&#39;" in r.text

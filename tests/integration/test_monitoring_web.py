@@ -4,7 +4,6 @@ installed); the API configures, runs, ingests ground truth, and serves the drift
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -13,27 +12,12 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
 from tests.integration.test_monitoring_metrics import T0, Clock, populate
 from tests.support.browser import Recorder, sign_in
+from tests.support.web import chart_data, signed_in
 
 from steward.monitoring.adapters import MemorySink
 from steward.monitoring.service import MonitoringDeps, run_monitor
 from steward.monitoring.windows import DAY, HOUR
 from steward.runtime import Runtime
-
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def _signed_in(app: Any) -> TestClient:
-    client = TestClient(app)
-    token = _CSRF.search(client.get("/login").text).group(1)  # type: ignore[union-attr]
-    client.post("/login", data={"name": "admin", "password": "admin-password-1", "csrf_token": token})
-    return client
-
-
-def _charts(html: str) -> list[dict[str, Any]]:
-    found = re.search(r'<script type="application/json" class="chart-data"[^>]*>(.*?)</script>', html, re.S)
-    assert found, "no embedded chart data"
-    data: list[dict[str, Any]] = json.loads(found.group(1))
-    return data
 
 
 @pytest.fixture
@@ -47,7 +31,7 @@ def monitored(app: Any, runtime: Runtime) -> dict[str, Any]:
 
 
 def test_the_overview_lists_deployments_and_the_alert_list(app: Any, monitored: dict[str, Any]) -> None:
-    html = _signed_in(app).get("/monitoring").text
+    html = signed_in(TestClient(app)).get("/monitoring").text
     assert "<h1>Monitoring</h1>" in html
     assert 'href="/monitoring/acs"' in html
     alerts = re.findall(r'<tr class="alert-row" data-state="(\w+)">', html)
@@ -56,10 +40,10 @@ def test_the_overview_lists_deployments_and_the_alert_list(app: Any, monitored: 
 
 
 def test_the_deployment_page_draws_time_series_of_drift_and_performance(app: Any, monitored: dict[str, Any]) -> None:
-    client = _signed_in(app)
+    client = signed_in(TestClient(app))
     html = client.get("/monitoring/acs").text
     assert '<script src="/static/vendor/plotly.min.js?v=' in html and "charts.js" in html
-    charts = {c["key"]: c for c in _charts(html)}
+    charts = {c["key"]: c for c in chart_data(html)}
     drift = charts["Data drift: share of drifted features · 1d"]
     assert len(drift["traces"][0]["x"]) == 2 and drift["traces"][0]["y"] == [0.0625, 0.0625]
     perf = charts["Accuracy: estimated (CBPE) and realised · 1d"]

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from fastapi.testclient import TestClient
 from starlette.routing import Route
+from tests.support.web import csrf_of
 
 from steward.auth.models import ROLES, Role
 from steward.runtime import Runtime
@@ -19,13 +20,6 @@ from steward.web import app as web_app
 from steward.web.nav import WORKSPACES
 
 ADMIN = ("admin", "admin-password-1")
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def csrf_of(html: str) -> str:
-    found = _CSRF.search(html)
-    assert found, "the page has no CSRF token field"
-    return found.group(1)
 
 
 def sign_in(client: TestClient, name: str, password: str, next_url: str = "/experiments") -> None:

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.integration.test_web_pages import tables
+from tests.support.web import signed_in, tables
 
 import steward.web.evaluation
 import steward.web.models
@@ -34,22 +34,14 @@ from steward.tracking import artifacts as run_artifacts
 from steward.tracking import service as tracking
 from steward.tracking.models import DatasetInput, MetricBatch
 
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 EVIL = '<script>alert("x")</script>'
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 SPEC_HASH = "ab" * 32
 
 
-def sign_in(client: TestClient, name: str, password: str) -> TestClient:
-    token = _CSRF.search(client.get("/login").text).group(1)  # type: ignore[union-attr]
-    resp = client.post("/login", data={"name": name, "password": password, "csrf_token": token})
-    assert resp.status_code == 200, resp.text
-    return client
-
-
 @pytest.fixture
 def viewer(app: Any, tokens: dict[str, str]) -> TestClient:
-    return sign_in(TestClient(app), "viewer", "viewer-password")
+    return signed_in(TestClient(app), "viewer", "viewer-password")
 
 
 CARD = """# Model card: churn
@@ -496,7 +488,7 @@ def test_a_viewer_reads_every_model_page_but_signed_out_visitors_are_sent_to_sig
     for url in urls:
         resp = stranger.get(url, follow_redirects=False)
         assert resp.status_code == 303 and resp.headers["location"].startswith("/login?next="), url
-    viewer = sign_in(TestClient(app), "viewer", "viewer-password")
+    viewer = signed_in(TestClient(app), "viewer", "viewer-password")
     for url in urls:
         assert viewer.get(url).status_code == 200, url
 
@@ -505,7 +497,7 @@ def test_pages_need_their_permissions(
     app: Any, churn: dict[str, Any], tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(ROLES, "Viewer", Role("Viewer", ("experiments:read", "runs:read")))
-    viewer = sign_in(TestClient(app), "viewer", "viewer-password")
+    viewer = signed_in(TestClient(app), "viewer", "viewer-password")
     for url in ("/models", "/models/churn"):
         resp = viewer.get(url)
         assert resp.status_code == 403 and "models:read" in resp.text, url

@@ -4,13 +4,12 @@ compared side by side. Assertions read the page's structure (tables, rows, embed
 from __future__ import annotations
 
 import doctest
-import json
 import re
-from html.parser import HTMLParser
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.support.web import chart_data, signed_in, tables
 
 import steward.web.assets
 import steward.web.charts
@@ -24,62 +23,10 @@ from steward.tracking.models import DatasetInput, Metric, MetricBatch, Run
 from steward.web import charts, runs_table
 from steward.web.nav import WORKSPACES
 
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-class _Tables(HTMLParser):
-    """Cell texts of every table with an id: {id: [[cell, ...], ...]} (header rows included)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tables: dict[str, list[list[str]]] = {}
-        self.row_classes: dict[str, list[str]] = {}
-        self._current: str | None = None
-        self._cell: list[str] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        if tag == "table" and a.get("id"):
-            self._current = a["id"]
-            self.tables[self._current] = []
-            self.row_classes[self._current] = []
-        elif tag == "tr" and self._current:
-            self.tables[self._current].append([])
-            self.row_classes[self._current].append(a.get("class") or "")
-        elif tag in ("td", "th") and self._current:
-            self._cell = []
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "table":
-            self._current = None
-        elif tag in ("td", "th") and self._current and self._cell is not None:
-            self.tables[self._current][-1].append(" ".join("".join(self._cell).split()))
-            self._cell = None
-
-    def handle_data(self, data: str) -> None:
-        if self._cell is not None:
-            self._cell.append(data)
-
-
-def tables(html: str) -> _Tables:
-    parser = _Tables()
-    parser.feed(html)
-    return parser
-
-
-def chart_data(html: str) -> list[dict[str, Any]]:
-    found = re.search(r'<script type="application/json" class="chart-data"[^>]*>(.*?)</script>', html, re.S)
-    assert found, "no embedded chart data"
-    data: list[dict[str, Any]] = json.loads(found.group(1))
-    return data
-
 
 @pytest.fixture
 def client(app) -> TestClient:  # type: ignore[no-untyped-def]
-    client = TestClient(app)
-    token = _CSRF.search(client.get("/login").text).group(1)  # type: ignore[union-attr]
-    client.post("/login", data={"name": "admin", "password": "admin-password-1", "csrf_token": token})
-    return client
+    return signed_in(TestClient(app))
 
 
 def _run(
