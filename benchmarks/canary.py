@@ -201,7 +201,11 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2, help="alternate single/split this many times")
     ap.add_argument("--json-out", type=Path)
     ap.add_argument("--keep", action="store_true")
-    args = ap.parse_args()
+    run(ap.parse_args())
+
+
+def run(args: argparse.Namespace) -> None:
+    """The canary measurement; ``benchmarks/serving.py --canary`` calls it after its own."""
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install wrk)")
     work = Path(tempfile.mkdtemp(prefix="steward-bench-canary-"))

@@ -265,6 +265,7 @@ def main() -> None:
     ap.add_argument("--json-out", type=Path)
     ap.add_argument("--keep", action="store_true", help="keep the working folder")
     ap.add_argument("--batch-only", action="store_true", help="only the batch-scoring figures")
+    ap.add_argument("--canary", action="store_true", help="then the 90/10 canary split against one version")
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install wrk)")
@@ -396,6 +397,12 @@ def main() -> None:
         args.json_out.write_text(json.dumps(results, indent=2, default=str))
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
+    if args.canary:  # issue 6: the router's cost, measured by its own script in the same invocation
+        from benchmarks import canary
+
+        print("canary: a deployment split 90/10 between two versions against a single version:")
+        json_out = None if args.json_out is None else args.json_out.with_name("canary.json")
+        canary.run(argparse.Namespace(duration=args.duration, rounds=2, json_out=json_out, keep=args.keep))
 
 
 if __name__ == "__main__":
