@@ -15,12 +15,11 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import Result
-from tests.support.cli import cli_env, command, wait_ready
+from tests.support.cli import cli_env, cli_home, command, wait_ready
 from tests.support.net import free_port
 from tests.support.serving import records, register_adult
 from typer.testing import CliRunner
 
-from steward.cli import context
 from steward.cli.main import app
 
 
@@ -31,16 +30,10 @@ def steward(*args: str) -> Result:
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, Any]]:
-    monkeypatch.setenv("STEWARD_HOME", str(tmp_path))
-    monkeypatch.setenv("STEWARD_SQLITE_SYNCHRONOUS", "NORMAL")
-    context.runtime.cache_clear()
-    context.settings.cache_clear()
-    _, df = register_adult(context.runtime())
-    register_adult(context.runtime(), promote=False)
-    yield tmp_path, df
-    context.runtime().close()
-    context.runtime.cache_clear()
-    context.settings.cache_clear()
+    with cli_home(tmp_path, monkeypatch) as rt:
+        _, df = register_adult(rt)
+        register_adult(rt, promote=False)
+        yield tmp_path, df
 
 
 @pytest.fixture

@@ -7,23 +7,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.support.cli import cli_home
 from typer.testing import CliRunner
 
-from steward.cli import context
 from steward.cli.main import app
 from steward.pipelines.sources import load_adult
 
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("STEWARD_HOME", str(tmp_path / ".steward"))
     monkeypatch.chdir(tmp_path)
-    context.runtime.cache_clear()
-    context.settings.cache_clear()
-    yield tmp_path
-    context.runtime().close()
-    context.runtime.cache_clear()
-    context.settings.cache_clear()
+    with cli_home(tmp_path / ".steward", monkeypatch):
+        yield tmp_path
 
 
 def steward(*args: str) -> str:

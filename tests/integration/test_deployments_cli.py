@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import Result
+from tests.support.cli import cli_home
 from tests.support.deployments import write_log
 from typer.testing import CliRunner
 
-from steward.cli import context
 from steward.cli.main import app
 from steward.registry import service as registry
 
@@ -24,19 +24,13 @@ def steward(*args: str) -> Result:
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("STEWARD_HOME", str(tmp_path))
-    monkeypatch.setenv("STEWARD_SQLITE_SYNCHRONOUS", "NORMAL")
-    context.runtime.cache_clear()
-    context.settings.cache_clear()
-    with context.runtime().uow() as uow:
-        registry.create_model(uow, "churn")
-        for _ in range(3):
-            registry.create_version(uow, "churn", source="file:///nowhere")
-        uow.commit()
-    yield tmp_path
-    context.runtime().close()
-    context.runtime.cache_clear()
-    context.settings.cache_clear()
+    with cli_home(tmp_path, monkeypatch) as rt:
+        with rt.uow() as uow:
+            registry.create_model(uow, "churn")
+            for _ in range(3):
+                registry.create_version(uow, "churn", source="file:///nowhere")
+            uow.commit()
+        yield tmp_path
 
 
 def ok(*args: str) -> Result:

@@ -1,5 +1,5 @@
-"""The ``steward`` command as users run it: a subprocess on one STEWARD_HOME, and a ``steward
-serve`` waited for until it answers on loopback."""
+"""The ``steward`` command as users run it: a subprocess on one STEWARD_HOME, a ``steward serve``
+waited for until it answers on loopback; and the CLI in process (``CliRunner``) on a home."""
 
 from __future__ import annotations
 
@@ -7,9 +7,15 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
+
+from steward.cli import context
+from steward.runtime import Runtime
 
 
 def command(*args: str) -> list[str]:
@@ -24,6 +30,22 @@ def cli_env(home: Path) -> dict[str, str]:
 def steward(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run ``steward ARGS`` on ``home`` to completion; the caller checks the exit code."""
     return subprocess.run(command(*args), capture_output=True, text=True, env=cli_env(home), timeout=120, check=False)
+
+
+@contextmanager
+def cli_home(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
+    """Point the in-process CLI at ``home``; yield the runtime its commands will use. The CLI
+    caches its settings and runtime per process, so they are dropped before and after."""
+    monkeypatch.setenv("STEWARD_HOME", str(home))
+    monkeypatch.setenv("STEWARD_SQLITE_SYNCHRONOUS", "NORMAL")
+    context.runtime.cache_clear()
+    context.settings.cache_clear()
+    try:
+        yield context.runtime()
+    finally:
+        context.runtime().close()
+        context.runtime.cache_clear()
+        context.settings.cache_clear()
 
 
 def wait_ready(url: str, proc: subprocess.Popen[str], timeout: float = 60) -> None:
