@@ -41,6 +41,16 @@ def _concrete(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "x1", path)
 
 
+def _protected(app) -> list[tuple[str, str, Permission]]:  # type: ignore[no-untyped-def]
+    """(method, path, permission) of every API route that needs a permission."""
+    out = []
+    for route, method in _api_routes(app):
+        dep = _declared(route)
+        if route.path.startswith(API_PREFIXES) and isinstance(dep, Permission):
+            out.append((method, route.path, dep))
+    return out
+
+
 def test_every_route_declares_exactly_one_permission_or_public(app) -> None:  # type: ignore[no-untyped-def]
     missing = [f"{m} {r.path}" for r, m in _api_routes(app) if _declared(r) is None]
     assert not missing, f"routes without a declared permission: {missing}"
@@ -49,12 +59,9 @@ def test_every_route_declares_exactly_one_permission_or_public(app) -> None:  # 
 def test_anonymous_calls_get_401_on_every_protected_route(app) -> None:  # type: ignore[no-untyped-def]
     client = TestClient(app)
     checked = 0
-    for route, method in _api_routes(app):
-        dep = _declared(route)
-        if not route.path.startswith(API_PREFIXES) or not isinstance(dep, Permission):
-            continue
-        resp = client.request(method, _concrete(route.path), json={})
-        assert resp.status_code == 401, f"{method} {route.path} gave {resp.status_code} without credentials"
+    for method, path, _permission in _protected(app):
+        resp = client.request(method, _concrete(path), json={})
+        assert resp.status_code == 401, f"{method} {path} gave {resp.status_code} without credentials"
         checked += 1
     assert checked >= 20
 
@@ -62,16 +69,12 @@ def test_anonymous_calls_get_401_on_every_protected_route(app) -> None:  # type:
 def test_under_privileged_calls_get_403(app, tokens: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
     client = TestClient(app)
     checked = 0
-    for route, method in _api_routes(app):
-        dep = _declared(route)
-        if not route.path.startswith(API_PREFIXES) or not isinstance(dep, Permission):
-            continue
+    for method, path, dep in _protected(app):
         lacking = [r for r in ROLES if not has_permission(ROLES[r].grants, dep.permission)]
         for role in lacking:
-            resp = client.request(
-                method, _concrete(route.path), json={}, headers={"Authorization": f"Bearer {tokens[role]}"}
-            )
-            assert resp.status_code == 403, f"{role} on {method} {route.path} gave {resp.status_code}"
+            headers = {"Authorization": f"Bearer {tokens[role]}"}
+            resp = client.request(method, _concrete(path), json={}, headers=headers)
+            assert resp.status_code == 403, f"{role} on {method} {path} gave {resp.status_code}"
             checked += 1
     assert checked >= 20
 
