@@ -289,6 +289,7 @@ def test_no_page_references_an_external_url(client: TestClient, runtime: Runtime
     sign_in(client, *ADMIN)
     pages |= {url: client.get(url).text for url in page_urls(ids)}
     pages["/runs/nope"] = client.get("/runs/nope").text
+    pages["/docs"] = client.get("/docs").text
     for url, html in pages.items():
         parser = _Links()
         parser.feed(html)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from steward._version import __version__
-from steward.api import auth, deployments, health, mlflow, models, monitoring, problems, registry, tracking
+from steward.api import auth, deployments, docs, health, mlflow, models, monitoring, problems, registry, tracking
 from steward.api.middleware import RequestIdMiddleware
 from steward.runtime import Runtime
 
@@ -16,12 +16,12 @@ def create_api(runtime: Runtime) -> FastAPI:
         version=__version__,
         description="Steward keeps an organisation's ML estate trustworthy.",
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served by steward.api.docs with local assets (air-gapped users)
         redoc_url=None,
     )
     app.state.runtime = runtime
     problems.install(app)
-    for module in (health, auth, tracking, registry, models, deployments, mlflow, monitoring):
+    for module in (health, docs, auth, tracking, registry, models, deployments, mlflow, monitoring):
         app.include_router(module.router)
     app.add_middleware(RequestIdMiddleware)
     return app
