@@ -39,6 +39,28 @@
     });
   }
 
+  // The mlflow client prints links into MLflow's single-page UI ("View run at
+  // http://host/#/experiments/1/runs/abc"); the fragment never reaches the server, so map it here
+  // to Steward's page. On the login page it becomes the page to open after signing in.
+  function mlflowLink(hash) {
+    var e = function (s) { return encodeURIComponent(decodeURIComponent(s)); };
+    var m = /^#\/experiments\/[^/]+\/runs\/([^/?]+)/.exec(hash);
+    if (m) { return "/runs/" + e(m[1]); }
+    m = /^#\/experiments\/([^/?]+)\/?$/.exec(hash);
+    if (m) { return "/experiments/" + e(m[1]); }
+    m = /^#\/models\/([^/?]+)\/versions\/(\d+)/.exec(hash);
+    if (m) { return "/models/" + e(m[1]) + "?version=" + m[2]; }
+    m = /^#\/models\/([^/?]+)\/?$/.exec(hash);
+    if (m) { return "/models/" + e(m[1]); }
+    return null;
+  }
+
+  var target = mlflowLink(window.location.hash);
+  if (target) {
+    var next = document.querySelector('form input[name="next"]');
+    if (next) { next.value = target; } else { window.location.replace(target); }
+  }
+
   document.querySelectorAll("[data-compare-form]").forEach(setUpCompareForm);
   document.querySelectorAll("[data-only-differing]").forEach(setUpOnlyDiffering);
 })();
