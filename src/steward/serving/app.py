@@ -246,25 +246,8 @@ class ModelServer:
                 model_version=variant.key,
                 **_mlflow_err(mlflow, err.message),
             ) from None
-        elapsed = time.perf_counter() - started
-        m = variant.metrics
-        m.ok.inc()
-        m.rows.inc(batch.n)
-        m.latency.observe(elapsed)
-        dep.router.observe(variant.key, True, elapsed)
-        if self.prediction_log is not None:
-            self.prediction_log.append(
-                LogEntry(
-                    dep.name,
-                    variant.model.name,
-                    variant.key,
-                    rid,
-                    time.time_ns() // 1_000_000,
-                    elapsed * 1000,
-                    batch,
-                    pred,
-                )
-            )
+        variant.metrics.rows.inc(batch.n)
+        self._answered(dep, variant, rid, time.perf_counter() - started, batch, pred, "primary")
         for key in route.mirrors:
             task = asyncio.get_running_loop().create_task(self._mirror(dep, dep.variants[key], payload, rid, mlflow))
             self._mirrors.add(task)
@@ -280,24 +263,26 @@ class ModelServer:
             variant.metrics.failed.inc()
             dep.router.observe(variant.key, False, time.perf_counter() - started)
             return
-        elapsed = time.perf_counter() - started
+        self._answered(dep, variant, rid, time.perf_counter() - started, batch, pred, "mirror")
+
+    def _answered(
+        self,
+        dep: Deployment,
+        variant: Variant,
+        rid: str,
+        elapsed: float,
+        batch: FeatureBatch,
+        pred: Prediction,
+        role: str,
+    ) -> None:
+        """Count an answer (primary or mirror) and queue it for the prediction log."""
         variant.metrics.ok.inc()
         variant.metrics.latency.observe(elapsed)
         dep.router.observe(variant.key, True, elapsed)
         if self.prediction_log is not None:
-            self.prediction_log.append(
-                LogEntry(
-                    dep.name,
-                    variant.model.name,
-                    variant.key,
-                    rid,
-                    time.time_ns() // 1_000_000,
-                    elapsed * 1000,
-                    batch,
-                    pred,
-                    role="mirror",
-                )
-            )
+            now = time.time_ns() // 1_000_000
+            entry = LogEntry(dep.name, variant.model.name, variant.key, rid, now, elapsed * 1000, batch, pred, role)
+            self.prediction_log.append(entry)
 
     def _log_gauges(self) -> None:
         if self.prediction_log is not None:
