@@ -51,9 +51,7 @@ class SortedScores:
         order = np.argsort(score, kind="stable").astype(np.intp)
         sorted_score = score[order]
         positive = is_positive[order].astype(np.float64)
-        new_group = np.empty(sorted_score.shape[0], dtype=bool)
-        new_group[0] = True
-        np.not_equal(sorted_score[1:], sorted_score[:-1], out=new_group[1:])
+        new_group = _tie_starts(sorted_score)
         group_start = np.flatnonzero(new_group).astype(np.intp)
         group_end = np.append(group_start[1:], sorted_score.shape[0]).astype(np.intp)
         group_id = np.cumsum(new_group) - 1
@@ -155,14 +153,19 @@ class Cumulative:
         return self.scores.score[starts], fps, tps
 
 
+def _tie_starts(sorted_score: FloatArray) -> NDArray[np.bool_]:
+    """True where a run of tied values starts in a sorted, non-empty score."""
+    new_group = np.empty(sorted_score.shape[0], dtype=bool)
+    new_group[0] = True
+    np.not_equal(sorted_score[1:], sorted_score[:-1], out=new_group[1:])
+    return new_group
+
+
 def auc_presorted(positive: FloatArray, score: FloatArray, weight: FloatArray) -> float:
     """ROC AUC of rows already sorted by ascending ``score`` (used per slice)."""
     if score.shape[0] == 0:
         return float("nan")
-    new_group = np.empty(score.shape[0], dtype=bool)
-    new_group[0] = True
-    np.not_equal(score[1:], score[:-1], out=new_group[1:])
-    group_id = np.cumsum(new_group) - 1
+    group_id = np.cumsum(_tie_starts(score)) - 1
     pos_w = weighted_bincount(group_id, weight * positive, 0)
     neg_w = weighted_bincount(group_id, weight * (1.0 - positive), 0)
     p, n = float(pos_w.sum()), float(neg_w.sum())
@@ -176,10 +179,7 @@ def average_precision_presorted(positive: FloatArray, score: FloatArray, weight:
     """Average precision of rows already sorted by ascending ``score`` (used per slice)."""
     if score.shape[0] == 0:
         return float("nan")
-    new_group = np.empty(score.shape[0], dtype=bool)
-    new_group[0] = True
-    np.not_equal(score[1:], score[:-1], out=new_group[1:])
-    group_id = np.cumsum(new_group) - 1
+    group_id = np.cumsum(_tie_starts(score)) - 1
     pos_w = weighted_bincount(group_id, weight * positive, 0)[::-1]
     all_w = weighted_bincount(group_id, weight, 0)[::-1]
     p = float(pos_w.sum())
