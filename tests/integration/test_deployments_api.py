@@ -124,7 +124,13 @@ BAD = [
     ("post", f"{BASE}/api/outcomes", {"outcomes": []}, 422, None),
     ("post", f"{BASE}/api/outcomes", {"outcomes": [{"unit_id": "u", "value": 1}]}, 404, None),
     ("get", f"{BASE}/nope", None, 404, None),
-    ("get", f"{BASE}/api/history?limit=0", None, 422, None),
+    ("get", f"{BASE}/api/history?max_results=0", None, 400, "max_results"),
+    ("get", f"{BASE}/api/history?max_results=x", None, 422, None),
+    ("get", f"{BASE}/api/history?page_token=%%%garbage", None, 400, "page_token"),
+    ("get", f"{BASE}/api/history?page_token=eyJhZnRlciI6WzFdfQ==", None, 400, "page_token"),  # another list's token
+    ("get", f"{BASE}?page_token=eyJiZWZvcmUiOjF9", None, 400, "page_token"),  # a history token
+    ("get", f"{BASE}?max_results=0", None, 400, "max_results"),
+    ("get", f"{BASE}/api/rollouts?page_token=eyJhZnRlciI6WyJ4Il19", None, 400, "page_token"),  # a key of another shape
     ("get", f"{BASE}/api/shadow-report?rollout_id=zzz", None, 404, None),
     ("get", f"{BASE}/api/ab-analysis", None, 404, None),
 ]
@@ -150,3 +156,58 @@ def test_a_viewer_reads_but_cannot_deploy(client: TestClient, tokens: dict[str, 
     assert client.get(f"{BASE}/api", headers=viewer).status_code == 200
     r = client.post(f"{BASE}/api/rollback", json={}, headers=viewer)
     assert r.status_code == 403 and "deployments:write" in r.json()["detail"]
+
+
+def _walk(client: TestClient, url: str, key: str, max_results: int) -> tuple[list[Any], int]:
+    """Every item of a paginated list, following next_page_token; also the number of pages."""
+    items: list[Any] = []
+    token, pages = None, 0
+    while True:
+        params: dict[str, Any] = {"max_results": max_results}
+        if token is not None:
+            params["page_token"] = token
+        doc = client.get(url, params=params).json()
+        assert len(doc[key]) <= max_results
+        items += doc[key]
+        pages += 1
+        token = doc["next_page_token"]
+        if token is None:
+            return items, pages
+
+
+def test_deployments_list_walks_in_pages(client: TestClient) -> None:
+    names = [f"dep-{i}" for i in (4, 0, 3, 1, 2)]
+    for name in names:
+        assert client.post(BASE, json={"name": name, "model": "churn/1"}).status_code == 201
+    whole = client.get(BASE).json()
+    assert whole["next_page_token"] is None
+    items, pages = _walk(client, BASE, "items", 2)
+    assert pages == 3
+    assert [d["name"] for d in items] == sorted(names) == [d["name"] for d in whole["items"]]
+
+
+def test_history_and_rollouts_walk_in_pages(client: TestClient) -> None:
+    client.post(BASE, json={"name": "api", "model": "churn/1"})
+    for version in (2, 3, 2):
+        client.post(BASE, json={"name": "api", "model": f"churn/{version}", "strategy": "shadow"})
+        client.post(f"{BASE}/api/rollback", json={})
+    whole = client.get(f"{BASE}/api/history").json()
+    assert len(whole["events"]) == 7 and whole["next_page_token"] is None
+    events, pages = _walk(client, f"{BASE}/api/history", "events", 3)
+    assert pages == 3 and events == whole["events"]
+    assert [e["id"] for e in events] == sorted((e["id"] for e in events), reverse=True)
+
+    whole = client.get(f"{BASE}/api/rollouts").json()
+    assert len(whole["rollouts"]) == 3
+    rollouts, pages = _walk(client, f"{BASE}/api/rollouts", "rollouts", 2)
+    assert pages == 2 and rollouts == whole["rollouts"]
+
+
+def test_a_page_token_survives_a_new_event(client: TestClient) -> None:
+    client.post(BASE, json={"name": "api", "model": "churn/1"})
+    client.post(BASE, json={"name": "api", "model": "churn/2", "strategy": "shadow"})
+    client.post(f"{BASE}/api/rollback", json={})
+    first = client.get(f"{BASE}/api/history", params={"max_results": 2}).json()
+    client.post(BASE, json={"name": "api", "model": "churn/3", "strategy": "shadow"})  # newest: not on later pages
+    rest = client.get(f"{BASE}/api/history", params={"page_token": first["next_page_token"]}).json()
+    assert [e["action"] for e in first["events"] + rest["events"]] == ["rollback", "start_shadow", "create"]

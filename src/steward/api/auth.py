@@ -9,8 +9,9 @@ from fastapi import APIRouter
 from steward.api.deps import RuntimeDep, require
 from steward.auth import service
 from steward.auth.models import Principal
-from steward.auth.schemas import TokenIn, TokenOut, UserIn, UserOut, WhoAmI
+from steward.auth.schemas import TokenIn, TokenOut, UserIn, UserOut, UserPage, WhoAmI
 from steward.core.errors import Forbidden
+from steward.core.pagination import keyset_page
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -20,10 +21,18 @@ def whoami(who: Annotated[Principal, require("profile:read")]) -> WhoAmI:
     return WhoAmI(name=who.name, role=who.role, kind=who.kind, grants=list(who.grants))
 
 
-@router.get("/users", response_model=list[UserOut])
-def list_users(rt: RuntimeDep, _: Annotated[Principal, require("users:read")]) -> list[UserOut]:
+@router.get("/users", response_model=UserPage)
+def list_users(
+    rt: RuntimeDep,
+    _: Annotated[Principal, require("users:read")],
+    max_results: int = 1000,
+    page_token: str | None = None,
+) -> UserPage:
+    """Users and service accounts in creation order, a page at a time."""
     with rt.uow() as uow:
-        return [UserOut(**u.__dict__) for u in service.list_users(uow)]
+        users = service.list_users(uow)
+    page = keyset_page(users, lambda u: (u.id,), max_results=max_results, page_token=page_token)
+    return UserPage(items=[UserOut(**u.__dict__) for u in page.items], next_page_token=page.next_page_token)
 
 
 @router.post("/users", response_model=UserOut, status_code=201)

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 
 from steward.api.deps import RuntimeDep, require
 from steward.auth.models import Principal
+from steward.core.pagination import MAX_PAGE, check_page_size, encode_token, keyset_page, token_fields
 from steward.deployments import ab, shadow
 from steward.deployments import service as deployments
 from steward.deployments.logs import PredictionLog
@@ -22,9 +23,12 @@ Write = Annotated[Principal, require("deployments:write")]
 
 
 @router.get("")
-def list_deployments(rt: RuntimeDep, _: Read) -> dict[str, Any]:
+def list_deployments(rt: RuntimeDep, _: Read, max_results: int = 1000, page_token: str | None = None) -> dict[str, Any]:
+    """Deployments by name, a page at a time."""
     with rt.uow() as uow:
-        return {"items": [d.to_dict() for d in deployments.list_deployments(uow)]}
+        found = deployments.list_deployments(uow)
+    page = keyset_page(found, lambda d: (d.name,), max_results=max_results, page_token=page_token)
+    return {"items": [d.to_dict() for d in page.items], "next_page_token": page.next_page_token}
 
 
 @router.post("")
@@ -48,21 +52,30 @@ def get_deployment(name: str, rt: RuntimeDep, _: Read) -> dict[str, Any]:
 
 @router.get("/{name}/history")
 def history(
-    name: str,
-    rt: RuntimeDep,
-    _: Read,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
-    before_id: int | None = None,
+    name: str, rt: RuntimeDep, _: Read, max_results: int = 200, page_token: str | None = None
 ) -> dict[str, Any]:
+    """Transitions newest first; the token holds the id of the last event seen (keyset)."""
+    check_page_size(max_results, MAX_PAGE - 1)  # one more is read to know whether a next page exists
+    state = token_fields(page_token, before=int)
     with rt.uow() as uow:
-        events = deployments.history(uow, name, limit=limit, before_id=before_id)
-    return {"deployment": name, "events": [e.to_dict() for e in events]}
+        events = deployments.history(
+            uow, name, limit=max_results + 1, before_id=state["before"] if state is not None else None
+        )
+    more = len(events) > max_results
+    events = events[:max_results]
+    token = encode_token({"before": events[-1].id}) if more else None
+    return {"deployment": name, "events": [e.to_dict() for e in events], "next_page_token": token}
 
 
 @router.get("/{name}/rollouts")
-def rollouts(name: str, rt: RuntimeDep, _: Read) -> dict[str, Any]:
+def rollouts(
+    name: str, rt: RuntimeDep, _: Read, max_results: int = 100, page_token: str | None = None
+) -> dict[str, Any]:
+    """Rollouts newest first, a page at a time (a deployment has few: they are read whole)."""
     with rt.uow() as uow:
-        return {"deployment": name, "rollouts": [r.to_dict() for r in deployments.rollouts(uow, name)]}
+        found = deployments.rollouts(uow, name, limit=MAX_PAGE)
+    page = keyset_page(found, lambda r: (-r.started_at, r.id), max_results=max_results, page_token=page_token)
+    return {"deployment": name, "rollouts": [r.to_dict() for r in page.items], "next_page_token": page.next_page_token}
 
 
 @router.post("/{name}/rollback")

@@ -21,6 +21,11 @@ class UserOut(BaseModel):
     disabled: bool
 
 
+class UserPage(BaseModel):
+    items: list[UserOut]
+    next_page_token: str | None
+
+
 class TokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     user: str | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -33,9 +34,9 @@ def decode_token(token: str | None) -> dict[str, Any] | None:
     try:
         state = json.loads(base64.urlsafe_b64decode(token.encode()))
     except (ValueError, UnicodeDecodeError):
-        raise InvalidArgument(f"The page_token is not one this server issued: {token!r}.", field="page_token") from None
+        raise _bad_token(token) from None
     if not isinstance(state, dict):
-        raise InvalidArgument(f"The page_token is not one this server issued: {token!r}.", field="page_token")
+        raise _bad_token(token)
     return state
 
 
@@ -46,3 +47,48 @@ def check_page_size(max_results: int, limit: int = MAX_PAGE) -> int:
             field="max_results",
         )
     return max_results
+
+
+def _bad_token(token: str | None) -> InvalidArgument:
+    return InvalidArgument(f"The page_token is not one this server issued: {token!r}.", field="page_token")
+
+
+def token_fields(token: str | None, **kinds: type) -> dict[str, Any] | None:
+    """Decode ``token`` and check it holds exactly the fields ``kinds`` names, of those types.
+
+    A token that decodes but has the wrong shape is as bad as one that does not decode: a 400
+    naming ``page_token``, never a KeyError deep in a query.
+    """
+    state = decode_token(token)
+    if state is None:
+        return None
+    if set(state) != set(kinds):
+        raise _bad_token(token)
+    for name, kind in kinds.items():
+        value = state[name]
+        if isinstance(value, bool) or not isinstance(value, kind):
+            raise _bad_token(token)
+    return state
+
+
+Key = tuple[int | str, ...]
+
+
+def keyset_page(items: Iterable[T], key: Callable[[T], Key], *, max_results: int, page_token: str | None) -> Page[T]:
+    """The page of ``items`` (in ascending ``key`` order) that follows the key in ``page_token``.
+
+    For short lists read whole (users, deployments): the token holds the last key seen, not an
+    offset, so rows added or removed meanwhile neither repeat nor skip an item.
+    """
+    check_page_size(max_results)
+    state = token_fields(page_token, after=list)
+    ordered = sorted(items, key=key)
+    if state is not None:
+        after = tuple(state["after"])
+        try:
+            ordered = [item for item in ordered if key(item) > after]
+        except TypeError:  # a key of another shape than ours: not a token we issued
+            raise _bad_token(page_token) from None
+    page = ordered[:max_results]
+    more = len(ordered) > max_results
+    return Page(page, encode_token({"after": list(key(page[-1]))}) if more else None)
