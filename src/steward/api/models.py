@@ -41,7 +41,7 @@ def list_models(
     page_token: str | None = None,
 ) -> dict[str, Any]:
     with rt.uow() as uow:
-        page = registry.search_models(uow, filter_string=filter, max_results=max_results, page_token=page_token)
+        page = registry.list_models(uow, filter_string=filter, max_results=max_results, page_token=page_token)
     return {
         "items": [RegisteredModelOut.of(m).model_dump() for m in page.items],
         "next_page_token": page.next_page_token,
@@ -57,13 +57,16 @@ def get_model(name: str, rt: RuntimeDep, _: Read) -> dict[str, Any]:
 
 
 @router.get("/{name}/versions")
-def list_versions(name: str, rt: RuntimeDep, _: Read) -> dict[str, Any]:
+def list_versions(
+    name: str, rt: RuntimeDep, _: Read, max_results: int = 100, page_token: str | None = None
+) -> dict[str, Any]:
     with rt.uow() as uow:
+        page = registry.list_versions(uow, name, max_results=max_results, page_token=page_token)
         items = []
-        for v in lineage_service.versions(uow, name):
+        for v in page.items:
             gates = promotion.gate_outcome(uow, name, v.version, rt.blobs)
             items.append({**ModelVersionOut.of(v).model_dump(), "gates": gates.status})
-    return {"model": name, "items": items}
+    return {"model": name, "items": items, "next_page_token": page.next_page_token}
 
 
 @router.get("/{name}/versions/{version}", response_model=VersionDetailOut)
@@ -126,10 +129,18 @@ def approve(name: str, version: str, body: PromoteIn, rt: RuntimeDep, who: Appro
 
 
 @router.get("/{name}/promotions", response_model=PromotionHistoryOut)
-def promotion_history(name: str, rt: RuntimeDep, _: Read, version: int | None = None) -> PromotionHistoryOut:
+def promotion_history(
+    name: str,
+    rt: RuntimeDep,
+    _: Read,
+    version: int | None = None,
+    max_results: int = 100,
+    page_token: str | None = None,
+) -> PromotionHistoryOut:
     with rt.uow() as uow:
-        events = promotion.history(uow, name, version=version)
-    return PromotionHistoryOut(model=name, events=[PromotionEventOut.of(e) for e in events])
+        page = promotion.history_page(uow, name, version=version, max_results=max_results, page_token=page_token)
+    events = [PromotionEventOut.of(e) for e in page.items]
+    return PromotionHistoryOut(model=name, events=events, next_page_token=page.next_page_token)
 
 
 @router.get("/{name}/promotion-policy", response_model=PolicyOut)

@@ -27,6 +27,9 @@ MAX_TAG_VALUE = 100_000
 _ALIAS = re.compile(r"^[\w\-]+$")
 _VERSION_ALIAS = re.compile(r"^[vV]\d+$")
 LATEST = "latest"
+# The alias that moves only through promotion gates. Compared in any case ("Production" is the
+# same alias), so no spelling slips past the gates; it is stored in this spelling.
+PROTECTED_ALIAS = "production"
 
 
 class Stage(StrEnum):
@@ -123,8 +126,18 @@ def check_model_name(name: str, field_name: str = "name") -> str:
     return name
 
 
+def is_protected_alias(alias: str) -> bool:
+    """True for the alias promotion gates guard, in any spelling.
+
+    >>> is_protected_alias("PRODUCTION"), is_protected_alias("production-eu")
+    (True, False)
+    """
+    return isinstance(alias, str) and alias.lower() == PROTECTED_ALIAS
+
+
 def check_alias(alias: str, *, for_write: bool = False) -> str:
-    """Aliases are letters, digits, '_' and '-'; ``latest`` and ``v<N>`` are reserved for writes."""
+    """Aliases are letters, digits, '_' and '-'; ``latest`` and ``v<N>`` are reserved for writes.
+    Returns the alias as stored: the protected alias in its one spelling."""
     if not isinstance(alias, str) or not alias:
         raise InvalidArgument("The 'alias' parameter must not be empty.", field="alias")
     if not _ALIAS.match(alias) or len(alias) > MAX_ALIAS:
@@ -136,7 +149,7 @@ def check_alias(alias: str, *, for_write: bool = False) -> str:
         raise InvalidArgument("The alias 'latest' (in any case) is reserved.", field="alias")
     if for_write and _VERSION_ALIAS.match(alias):
         raise InvalidArgument(f"The alias {alias!r} is reserved: it reads as a version number.", field="alias")
-    return alias
+    return PROTECTED_ALIAS if is_protected_alias(alias) else alias
 
 
 def check_version(version: object) -> int:

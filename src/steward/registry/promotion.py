@@ -30,14 +30,25 @@ from typing import Any
 from steward.artifacts.blobs import BlobStore
 from steward.core.clock import now_ms
 from steward.core.errors import Conflict, InvalidArgument, NotFound
+from steward.core.pagination import Page, check_page_size, encode_token
 from steward.registry import service as registry
-from steward.registry.models import check_alias, check_version
+from steward.registry.models import (
+    PROTECTED_ALIAS,
+    AliasEvent,
+    ModelVersion,
+    Stage,
+    check_alias,
+    check_version,
+    is_protected_alias,
+    parse_stage,
+)
 from steward.registry.promotion_repository import PromotionRepository
 from steward.registry.promotion_tables import PromotionEventRow
+from steward.registry.service import MAX_MODEL_PAGE
 from steward.registry.tables import ModelVersionRow, RegisteredModelRow
 from steward.store.uow import UnitOfWork
 
-PRODUCTION = "production"
+PRODUCTION = PROTECTED_ALIAS
 GATES_ARTIFACT = "evaluation/gates.json"
 
 
@@ -233,7 +244,7 @@ def approve(
 ) -> PromotionEvent:
     """Record ``approver``'s sign-off for ``version`` to take ``alias``. The entry point checks
     that the approver holds ``models:approve``."""
-    check_alias(alias, for_write=True)
+    alias = check_alias(alias, for_write=True)
     model = _model(uow, name)
     row = _version(uow, model, version)
     if any(a.actor == approver for a in approvals(uow, model.id, row.version, alias)):
@@ -256,6 +267,17 @@ class PromotionResult:
             raise PromotionBlocked(self.event.model, self.event.version or 0, self.event.alias, self.decision.reasons)
 
 
+def _evaluate(
+    uow: UnitOfWork, model: RegisteredModelRow, row: ModelVersionRow, alias: str, actor: str, blobs: BlobStore | None
+) -> tuple[GateOutcome, Decision, dict[str, Any]]:
+    gates = _gates(uow, row, blobs)
+    policy = get_policy(uow, model.name)
+    approvers = [a.actor for a in approvals(uow, model.id, row.version, alias) if a.actor != actor]
+    decision = decide(policy, gates, approvers)
+    details: dict[str, Any] = {"gates": gates.to_dict(), "approvers": decision.approvers, "reasons": decision.reasons}
+    return gates, decision, details
+
+
 def promote(
     uow: UnitOfWork,
     name: str,
@@ -268,14 +290,10 @@ def promote(
 ) -> PromotionResult:
     """Move ``alias`` to ``version`` if its gates and approvals allow; record the outcome either
     way. The caller commits, then calls ``result.raise_if_blocked()``."""
-    check_alias(alias, for_write=True)
+    alias = check_alias(alias, for_write=True)
     model = _model(uow, name)
     row = _version(uow, model, version)
-    gates = _gates(uow, row, blobs)
-    policy = get_policy(uow, name)
-    approvers = [a.actor for a in approvals(uow, model.id, row.version, alias) if a.actor != actor]
-    decision = decide(policy, gates, approvers)
-    details: dict[str, Any] = {"gates": gates.to_dict(), "approvers": decision.approvers, "reasons": decision.reasons}
+    gates, decision, details = _evaluate(uow, model, row, alias, actor, blobs)
     t = now_ms()
     if not decision.allowed:
         _record(uow, model.id, row.version, alias, "blocked", actor, reason, details, t)
@@ -290,9 +308,103 @@ def promote(
     )
 
 
+@dataclass(frozen=True)
+class AliasOutcome:
+    """What setting an alias did: ``moved`` (None: it already pointed there, or was refused) and,
+    for the protected alias, the promotion through the gates."""
+
+    moved: AliasEvent | None
+    promotion: PromotionResult | None = None
+
+    def raise_if_blocked(self) -> None:
+        if self.promotion is not None:
+            self.promotion.raise_if_blocked()
+
+
+def set_alias(
+    uow: UnitOfWork,
+    name: str,
+    alias: str,
+    version: object,
+    *,
+    actor: str,
+    reason: str = "",
+    blobs: BlobStore | None = None,
+) -> AliasOutcome:
+    """Point ``alias`` at ``version``: every entry point sets aliases here, so the protected alias
+    (``production`` in any case) moves only through :func:`promote`. The caller commits (a
+    refusal is recorded), then calls ``outcome.raise_if_blocked()``."""
+    if not is_protected_alias(alias):
+        return AliasOutcome(registry.set_alias(uow, name, alias, version, actor=actor, reason=reason))
+    result = promote(uow, name, version, actor=actor, reason=reason, alias=PRODUCTION, blobs=blobs)
+    moved = None
+    if result.promoted and result.previous_version != result.event.version:
+        moved = AliasEvent(PRODUCTION, result.previous_version, result.event.version, actor, reason, result.event.at)
+    return AliasOutcome(moved, result)
+
+
+@dataclass(frozen=True)
+class StageOutcome:
+    version: ModelVersion
+    promotion: PromotionResult | None = None
+
+    def raise_if_blocked(self) -> None:
+        if self.promotion is not None:
+            self.promotion.raise_if_blocked()
+
+
+def transition_stage(
+    uow: UnitOfWork,
+    name: str,
+    version: object,
+    stage: str,
+    *,
+    actor: str,
+    archive_existing: bool = False,
+    blobs: BlobStore | None = None,
+) -> StageOutcome:
+    """MLflow's stage transition. ``Production`` is the protected alias under its old name: it
+    takes the same gates and approvals as ``production``, and is recorded the same way."""
+    if parse_stage(stage) is not Stage.PRODUCTION:
+        return StageOutcome(registry.transition_stage(uow, name, version, stage, archive_existing=archive_existing))
+    model = _model(uow, name)
+    row = _version(uow, model, version)
+    gates, decision, details = _evaluate(uow, model, row, PRODUCTION, actor, blobs)
+    details["stage"] = Stage.PRODUCTION.value
+    reason = f"stage transition to {Stage.PRODUCTION.value}"
+    t = now_ms()
+    action = "promoted" if decision.allowed else "blocked"
+    _record(uow, model.id, row.version, PRODUCTION, action, actor, reason, details, t)
+    event = PromotionEvent(name, row.version, PRODUCTION, action, actor, reason, t, details)
+    result = PromotionResult(decision.allowed, event, gates, decision)
+    if not decision.allowed:
+        return StageOutcome(registry.get_version(uow, name, row.version), result)
+    moved = registry.transition_stage(uow, name, row.version, stage, archive_existing=archive_existing)
+    return StageOutcome(moved, result)
+
+
+def _event(name: str, r: PromotionEventRow) -> PromotionEvent:
+    return PromotionEvent(name, r.version, r.alias, r.action, r.actor, r.reason, r.at, r.details or {})
+
+
 def history(uow: UnitOfWork, name: str, *, version: int | None = None) -> list[PromotionEvent]:
-    rows = _repo(uow).events(_model(uow, name).id, version=version)
-    return [PromotionEvent(name, r.version, r.alias, r.action, r.actor, r.reason, r.at, r.details or {}) for r in rows]
+    return [_event(name, r) for r in _repo(uow).events(_model(uow, name).id, version=version)]
+
+
+def history_page(
+    uow: UnitOfWork, name: str, *, version: int | None = None, max_results: int = 100, page_token: str | None = None
+) -> Page[PromotionEvent]:
+    """:func:`history`, oldest first, with keyset pagination on (at, id)."""
+    check_page_size(max_results, MAX_MODEL_PAGE)
+    model = _model(uow, name)
+    after = registry.page_cursor(page_token, t=int, id=int)
+    rows = _repo(uow).events(
+        model.id, version=version, after=(after[0], after[1]) if after else None, limit=max_results + 1
+    )
+    more = len(rows) > max_results
+    rows = rows[:max_results]
+    token = encode_token({"t": rows[-1].at, "id": rows[-1].id}) if more else None
+    return Page([_event(name, r) for r in rows], token)
 
 
 def _record(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from steward.registry.promotion_tables import PromotionEventRow, PromotionPolicyRow
@@ -32,13 +32,24 @@ class PromotionRepository:
         self.session.flush()
 
     def events(
-        self, model_id: int, *, version: int | None = None, alias: str | None = None, action: str | None = None
+        self,
+        model_id: int,
+        *,
+        version: int | None = None,
+        alias: str | None = None,
+        action: str | None = None,
+        after: tuple[int, int] | None = None,
+        limit: int | None = None,
     ) -> list[PromotionEventRow]:
+        """Oldest first; ``after`` (at, id) and ``limit`` page them."""
         q = select(PromotionEventRow).where(PromotionEventRow.model_id == model_id)
+        if after is not None:
+            at, last = after
+            q = q.where(or_(PromotionEventRow.at > at, and_(PromotionEventRow.at == at, PromotionEventRow.id > last)))
         if version is not None:
             q = q.where(PromotionEventRow.version == version)
         if alias is not None:
             q = q.where(PromotionEventRow.alias == alias)
         if action is not None:
             q = q.where(PromotionEventRow.action == action)
-        return list(self.session.scalars(q.order_by(PromotionEventRow.at, PromotionEventRow.id)))
+        return list(self.session.scalars(q.order_by(PromotionEventRow.at, PromotionEventRow.id).limit(limit)))

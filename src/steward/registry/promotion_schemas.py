@@ -110,3 +110,4 @@ class PromotionOut(BaseModel):
 class PromotionHistoryOut(BaseModel):
     model: str
     events: list[PromotionEventOut]
+    next_page_token: str | None = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, func, not_, or_, select
+from sqlalchemy import ColumnElement, and_, delete, exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from steward.registry.models import DELETED_STAGE, AliasEvent, LoggedModel, ModelVersion, RegisteredModel
@@ -168,6 +168,22 @@ class RegistryRepository:
             AliasEvent(e.alias, e.from_version, e.to_version, e.actor, e.reason, e.at) for e in self.session.scalars(q)
         ]
 
+    def alias_event_page(
+        self, model_id: int, alias: str | None, *, after: tuple[int, int] | None, limit: int
+    ) -> list[tuple[int, AliasEvent]]:
+        """(row id, event) of one alias (None: every alias), oldest first, after the key (at, id)."""
+        q = select(AliasEventRow).where(AliasEventRow.model_id == model_id)
+        if alias is not None:
+            q = q.where(AliasEventRow.alias == alias)
+        if after is not None:
+            at, last = after
+            q = q.where(or_(AliasEventRow.at > at, and_(AliasEventRow.at == at, AliasEventRow.id > last)))
+        q = q.order_by(AliasEventRow.at, AliasEventRow.id).limit(limit)
+        return [
+            (e.id, AliasEvent(e.alias, e.from_version, e.to_version, e.actor, e.reason, e.at))
+            for e in self.session.scalars(q)
+        ]
+
     # versions ----------------------------------------------------------------------------
     def version_row(self, model_id: int, version: int) -> ModelVersionRow | None:
         self.session.flush()  # the session does not autoflush: see pending changes
@@ -192,12 +208,22 @@ class RegistryRepository:
         self.session.flush()
         return row
 
-    def version_rows(self, model_id: int, stages: Sequence[str] | None = None) -> list[ModelVersionRow]:
+    def version_rows(
+        self,
+        model_id: int,
+        stages: Sequence[str] | None = None,
+        *,
+        after: int | None = None,
+        limit: int | None = None,
+    ) -> list[ModelVersionRow]:
+        """Live versions in number order; ``after``/``limit`` page them by number."""
         self.session.flush()  # the session does not autoflush: see pending changes
         q = select(ModelVersionRow).where(ModelVersionRow.model_id == model_id, ModelVersionRow.stage != DELETED_STAGE)
         if stages:
             q = q.where(ModelVersionRow.stage.in_(list(stages)))
-        return list(self.session.scalars(q.order_by(ModelVersionRow.version)))
+        if after is not None:
+            q = q.where(ModelVersionRow.version > after)
+        return list(self.session.scalars(q.order_by(ModelVersionRow.version).limit(limit)))
 
     def version_tags(self, version_ids: Sequence[int]) -> dict[int, dict[str, str]]:
         out: dict[int, dict[str, str]] = {i: {} for i in version_ids}
@@ -261,10 +287,19 @@ class RegistryRepository:
         return match
 
     def search_models(
-        self, *, filters: Sequence[Comparison], order: Sequence[OrderKey], offset: int, limit: int
+        self,
+        *,
+        filters: Sequence[Comparison],
+        order: Sequence[OrderKey],
+        offset: int,
+        limit: int,
+        after_name: str | None = None,
     ) -> list[RegisteredModelRow]:
+        """``after_name`` is a keyset cursor, for the default order (by name) only."""
         self.session.flush()
         conditions: list[ColumnElement[bool]] = []
+        if after_name is not None:
+            conditions.append(RegisteredModelRow.name > after_name)
         for c in filters:
             if c.kind is Kind.TAG:
                 conditions.append(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from steward.registry.models import AliasEvent, ModelVersion, RegisteredModel
 
@@ -85,8 +85,9 @@ class AliasEventOut(BaseModel):
 
 class AliasHistoryOut(BaseModel):
     model: str
-    alias: str
+    alias: str | None  # None: the moves of every alias of the model
     events: list[AliasEventOut]
+    next_page_token: str | None = None
 
 
 class AliasAtOut(BaseModel):
@@ -94,3 +95,25 @@ class AliasAtOut(BaseModel):
     alias: str
     t: int
     version: int | None
+
+
+class DescriptionIn(BaseModel):
+    description: str = Field(max_length=10_000)
+
+
+class TagIn(BaseModel):
+    value: str = Field(max_length=100_000)
+
+
+class AliasIn(BaseModel):
+    version: int = Field(ge=1)
+    reason: str = Field(default="", max_length=10_000)
+
+
+class AliasSetOut(BaseModel):
+    """Where the alias points now; ``moved`` is None when it already pointed there."""
+
+    model: str
+    alias: str
+    version: int
+    moved: AliasEventOut | None

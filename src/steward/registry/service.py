@@ -4,6 +4,7 @@ logged models. Each takes a unit of work, raises typed errors, and never commits
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from steward.core.clock import now_ms
 from steward.core.errors import AlreadyExists, InvalidArgument, NotFound
@@ -90,6 +91,31 @@ def delete_model_tag(uow: UnitOfWork, name: str, key: str) -> None:
     row = _model_row(uow, name)
     if not uow.registry.delete_model_tag(row.id, key):
         raise NotFound("registered_model_tag", key, f"Registered model {name!r} has no tag {key!r}.")
+
+
+def page_cursor(page_token: str | None, **keys: type) -> list[Any] | None:
+    """The keyset values a page token carries (None: first page); a token without them is a 400."""
+    state = decode_token(page_token)
+    if state is None:
+        return None
+    if not all(type(state.get(k)) is t for k, t in keys.items()):
+        raise InvalidArgument(f"The page_token is not one this server issued: {page_token!r}.", field="page_token")
+    return [state[k] for k in keys]
+
+
+def list_models(
+    uow: UnitOfWork, *, filter_string: str | None = None, max_results: int = 100, page_token: str | None = None
+) -> Page[RegisteredModel]:
+    """Models by name, with keyset pagination on the name (stable while models are added)."""
+    check_page_size(max_results, MAX_MODEL_PAGE)
+    filters = search.parse_filter(filter_string, search.REGISTERED_MODELS)
+    after = page_cursor(page_token, after=str)
+    rows = uow.registry.search_models(
+        filters=filters, order=[], offset=0, limit=max_results + 1, after_name=after[0] if after else None
+    )
+    more = len(rows) > max_results
+    rows = rows[:max_results]
+    return Page(uow.registry.to_models(rows), encode_token({"after": rows[-1].name}) if more else None)
 
 
 def _offset(page_token: str | None) -> int:
@@ -286,6 +312,20 @@ def search_versions(
     )
 
 
+def list_versions(
+    uow: UnitOfWork, name: str, *, max_results: int = 100, page_token: str | None = None
+) -> Page[ModelVersion]:
+    """Live versions of ``name``, oldest first, with keyset pagination on the number."""
+    check_page_size(max_results, MAX_MODEL_PAGE)
+    model = _model_row(uow, name)
+    after = page_cursor(page_token, after=int)
+    rows = uow.registry.version_rows(model.id, after=after[0] if after else None, limit=max_results + 1)
+    more = len(rows) > max_results
+    rows = rows[:max_results]
+    token = encode_token({"after": rows[-1].version}) if more else None
+    return Page(uow.registry.to_versions(rows, {model.id: model.name}), token)
+
+
 def versions_of_run(uow: UnitOfWork, run_id: str) -> list[ModelVersion]:
     """Every registered version whose lineage points at the run."""
     found = uow.registry.versions_with_run(run_id)
@@ -315,7 +355,7 @@ def set_alias(
 ) -> AliasEvent | None:
     """Point ``alias`` at ``version``; the move is recorded (who, when, from, to, why).
     Re-pointing it where it already points is not a move: nothing is recorded, None returned."""
-    check_alias(alias, for_write=True)
+    alias = check_alias(alias, for_write=True)
     model, row = _version_row(uow, name, version)
     current = uow.registry.alias_row(model.id, alias)
     previous = current.version if current is not None else None
@@ -330,7 +370,7 @@ def set_alias(
 
 def delete_alias(uow: UnitOfWork, name: str, alias: str, *, actor: str = "", reason: str = "") -> AliasEvent | None:
     """Remove ``alias`` (recorded); removing one that does not exist changes nothing (as MLflow)."""
-    check_alias(alias)
+    alias = check_alias(alias)
     model = _model_row(uow, name)
     current = uow.registry.alias_row(model.id, alias)
     if current is None:
@@ -343,7 +383,7 @@ def delete_alias(uow: UnitOfWork, name: str, alias: str, *, actor: str = "", rea
 
 def version_by_alias(uow: UnitOfWork, name: str, alias: str) -> ModelVersion:
     """The version ``alias`` points to; ``latest`` is the highest live version."""
-    check_alias(alias)
+    alias = check_alias(alias)
     model = _model_row(uow, name)
     if alias.lower() == LATEST:
         rows = uow.registry.version_rows(model.id)
@@ -358,11 +398,30 @@ def version_by_alias(uow: UnitOfWork, name: str, alias: str) -> ModelVersion:
 
 def alias_history(uow: UnitOfWork, name: str, alias: str) -> list[AliasEvent]:
     """Every move of ``alias`` on ``name``, oldest first."""
-    check_alias(alias)
+    alias = check_alias(alias)
     return uow.registry.alias_events(_model_row(uow, name).id, alias)
 
 
 def alias_at(uow: UnitOfWork, name: str, alias: str, t: int) -> int | None:
     """The version ``alias`` pointed to at ``t`` (ms since the epoch); None if it pointed nowhere."""
-    check_alias(alias)
+    alias = check_alias(alias)
     return version_at(uow.registry.alias_events(_model_row(uow, name).id, alias, until=t), t)
+
+
+def alias_moves(
+    uow: UnitOfWork, name: str, alias: str | None = None, *, max_results: int = 100, page_token: str | None = None
+) -> Page[AliasEvent]:
+    """Moves of ``alias`` (None: of every alias of ``name``), oldest first, paged on (at, id)."""
+    check_page_size(max_results, MAX_MODEL_PAGE)
+    model = _model_row(uow, name)
+    after = page_cursor(page_token, t=int, id=int)
+    found = uow.registry.alias_event_page(
+        model.id,
+        check_alias(alias) if alias is not None else None,
+        after=(after[0], after[1]) if after else None,
+        limit=max_results + 1,
+    )
+    more = len(found) > max_results
+    found = found[:max_results]
+    token = encode_token({"t": found[-1][1].at, "id": found[-1][0]}) if more else None
+    return Page([e for _, e in found], token)
