@@ -12,7 +12,9 @@ Two kinds of gate, written as plain mappings (YAML/JSON friendly) or as the mode
   (higher is better for accuracy, lower for log loss), or ``higher_is_better``.
 
 A gate whose metric or reference is missing, or whose value is NaN, fails with a reason:
-gates fail closed.
+gates fail closed. The one exception is a reference the caller declares ``unavailable`` with a
+reason (a champion before the first promotion): its gates are reported as not applicable
+(``applicable=False``, ``passed=True``), never silently dropped.
 
 >>> results = evaluate_gates([{"metric": "accuracy", "op": ">", "value": 0.85}], {"accuracy": 0.9})
 >>> results[0].passed, results[0].reason
@@ -89,6 +91,7 @@ class GateResult:
     observed: float | None
     threshold: float | None
     reason: str
+    applicable: bool = True
 
 
 def parse_gates(specs: Iterable[Gate | Mapping[str, Any]]) -> list[Gate]:
@@ -144,11 +147,17 @@ def _absolute(gate: MetricGate, metrics: Mapping[str, Any]) -> GateResult:
 
 
 def _relative(
-    gate: RelativeGate, metrics: Mapping[str, Any], references: Mapping[str, Mapping[str, Any]]
+    gate: RelativeGate,
+    metrics: Mapping[str, Any],
+    references: Mapping[str, Mapping[str, Any]],
+    unavailable: Mapping[str, str],
 ) -> GateResult:
     label = gate.describe()
     observed = _number(metrics.get(gate.metric))
     reference = references.get(gate.relative_to)
+    if reference is None and gate.relative_to in unavailable:
+        why = unavailable[gate.relative_to]
+        return GateResult(label, gate.metric, True, observed, None, f"not applicable: {why}", applicable=False)
     if reference is None:
         return GateResult(label, gate.metric, False, observed, None, f"no metrics for reference {gate.relative_to!r}")
     base = _number(reference.get(gate.metric))
@@ -190,8 +199,12 @@ def evaluate_gates(
     metrics: Mapping[str, Any],
     *,
     references: Mapping[str, Mapping[str, Any]] | None = None,
+    unavailable: Mapping[str, str] | None = None,
 ) -> list[GateResult]:
     """Evaluate every gate against ``metrics`` (and named reference metrics for relative gates).
+
+    ``unavailable`` maps a reference that legitimately does not exist yet to the reason; a
+    relative gate on it is not applicable instead of failed.
 
     >>> evaluate_gates(
     ...     [{"metric": "roc_auc", "relative_to": "champion", "max_degradation": 0.05}],
@@ -200,6 +213,8 @@ def evaluate_gates(
     False
     """
     refs = references or {}
+    absent = unavailable or {}
     return [
-        _absolute(g, metrics) if isinstance(g, MetricGate) else _relative(g, metrics, refs) for g in parse_gates(gates)
+        _absolute(g, metrics) if isinstance(g, MetricGate) else _relative(g, metrics, refs, absent)
+        for g in parse_gates(gates)
     ]

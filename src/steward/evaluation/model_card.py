@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from steward.evaluation.gates import GateResult
 from steward.evaluation.report import EvaluationReport
 
 __all__ = ["model_card"]
@@ -131,7 +132,7 @@ def model_card(
     if report.gates:
         gates = "\n\n### Gates\n\n" + _table(
             ["gate", "result", "reason"],
-            [(g.gate, "pass" if g.passed else "**fail**", g.reason) for g in report.gates],
+            [(g.gate, _verdict(g), g.reason) for g in report.gates],
         )
     known = [*limitations, *failure_modes(report)]
     lines = [
@@ -180,3 +181,7 @@ def model_card(
         "",
     ]
     return "\n".join(lines)
+
+
+def _verdict(gate: GateResult) -> str:
+    return "n/a" if not gate.applicable else "pass" if gate.passed else "**fail**"

@@ -125,7 +125,9 @@ def _summary(report: EvaluationReport) -> str:
 def _gates(report: EvaluationReport) -> str:
     if not report.gates:
         return ""
-    rows = [(g.gate, _verdict(g.passed), g.observed, g.threshold, g.reason) for g in report.gates]
+    rows = [
+        (g.gate, _verdict(g.passed) if g.applicable else "n/a", g.observed, g.threshold, g.reason) for g in report.gates
+    ]
     return '<h2 id="gates">Gates</h2>' + _table(["gate", "result", "observed", "threshold", "reason"], rows)
 
 

@@ -9,8 +9,8 @@ alone is enough to evaluate it again.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,7 @@ from steward.core.errors import InvalidArgument, UserCodeError
 from steward.evaluation import (
     EvaluationReport,
     evaluate_classifier,
+    evaluate_gates,
     evaluate_regressor,
     learning_curve,
     model_card,
@@ -31,18 +32,24 @@ from steward.pipelines.model_format import Signature, unseen_categories, validat
 from steward.pipelines.spec import PipelineSpec
 from steward.pipelines.training import Fitted, native_threads
 
+if TYPE_CHECKING:
+    from steward.pipelines.champion import Champion
+
 _IMPORTANCE_ROWS = 2000
 
 
 @dataclass
 class Evaluation:
-    """The model's report, the baseline's (when there is one) and feature importance."""
+    """The model's report, the baseline's and the champion's (when there are), and feature
+    importance. ``champion_info`` names the registered version compared with, or why none."""
 
     report: EvaluationReport
     baseline: EvaluationReport | None = None
     importance: list[dict[str, Any]] = field(default_factory=list)
     unseen: dict[str, list[str]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    champion: EvaluationReport | None = None
+    champion_info: dict[str, Any] | None = None
 
     @property
     def gates(self) -> list[dict[str, Any]]:
@@ -54,6 +61,7 @@ class Evaluation:
                 "observed": g.observed,
                 "threshold": g.threshold,
                 "reason": g.reason,
+                "applicable": g.applicable,
             }
             for g in self.report.gates
         ]
@@ -66,12 +74,19 @@ class Evaluation:
         return {
             "model": self.report.to_dict(),
             "baseline": self.baseline.to_dict() if self.baseline else None,
+            "champion": self._champion_dict(),
             "importance": self.importance,
             "gates": self.gates,
             "gates_passed": self.gates_passed,
             "unseen_categories": self.unseen,
             **self.extra,
         }
+
+    def _champion_dict(self) -> dict[str, Any] | None:
+        if self.champion_info is None:
+            return None
+        metrics = finite(self.champion.metrics) if self.champion is not None else None
+        return {**self.champion_info, "metrics": metrics}
 
     def html(self, title: str) -> str:
         return render_html(self.report, title=title)
@@ -265,9 +280,49 @@ def finite(metrics: dict[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items() if isinstance(v, int | float) and not isinstance(v, bool)}
 
 
-def evaluate_fitted(spec: PipelineSpec, fitted: Fitted) -> Evaluation:
-    """The evaluation at the end of training: the model and the baseline on the evaluation rows,
-    importance, learning curve; gates relative to the baseline."""
+def _score_champion(
+    spec: PipelineSpec, fitted: Fitted, champion: Champion, common: Mapping[str, Any]
+) -> EvaluationReport:
+    """The champion's metrics on the candidate's evaluation rows (the same split)."""
+    signature = champion.signature
+    assert signature is not None
+    if signature.task != spec.task:
+        raise InvalidArgument(
+            f"The champion {champion.ref} is a {signature.task} model; this pipeline trains {spec.task}.",
+            field="registry.model",
+        )
+    rows = fitted.prepared.frame.iloc[fitted.eval_index].reset_index(drop=True)
+    try:
+        X = validate_input(rows, signature, extra="drop")  # noqa: N806
+    except InvalidArgument as exc:
+        raise InvalidArgument(
+            f"The champion {champion.ref} cannot score this pipeline's rows: {exc.message}", field="registry.model"
+        ) from None
+    y_true = fitted.prepared.y.to_numpy()[fitted.eval_index]
+    if spec.task == "regression":
+        y_true = y_true.astype(float)
+    scores = model_scores(champion.estimator, X, spec.task)
+    args = {**common, "classes": signature.classes}
+    return evaluate_scores(spec.task, y_true, scores, n_bootstrap=0, name=f"champion {champion.ref}", **args)
+
+
+def _champion_note(spec: PipelineSpec, fitted: Fitted, champion: Champion) -> str:
+    if not champion.found:
+        return f"Champion gates not applicable: {champion.missing}."
+    note = f"Compared with the champion {champion.ref} (alias {champion.alias!r}), scored on the same evaluation rows."
+    meta = champion.signature.metadata if champion.signature else {}
+    same = meta.get("dataset_version") == fitted.signature.metadata.get("dataset_version") and meta.get(
+        "seed"
+    ) == fitted.signature.metadata.get("seed")
+    if spec.split.strategy == "kfold" or not same:
+        note += " It may have been trained on some of these rows, which flatters it."
+    return note
+
+
+def evaluate_fitted(spec: PipelineSpec, fitted: Fitted, champion: Champion | None = None) -> Evaluation:
+    """The evaluation at the end of training: the model and the baseline (and the champion, when
+    the spec names a registered model) on the evaluation rows, importance, learning curve; gates
+    relative to the baseline and the champion."""
     p = fitted.prepared
     ev = spec.evaluation
     y_true = p.y.to_numpy()[fitted.eval_index]
@@ -289,16 +344,24 @@ def evaluate_fitted(spec: PipelineSpec, fitted: Fitted) -> Evaluation:
         fitted.baseline_probabilities if fitted.baseline_probabilities is not None else fitted.baseline_predictions
     )
     baseline = evaluate_scores(spec.task, y_true, base_scores, n_bootstrap=0, name="baseline", **common)
+    references = {"baseline": finite(baseline.metrics)}
+    champ = _score_champion(spec, fitted, champion, common) if champion is not None and champion.found else None
+    if champ is not None:
+        references["champion"] = finite(champ.metrics)
     report = evaluate_scores(
         spec.task,
         y_true,
         fitted.scores,
         gates=spec.gates,
-        references={"baseline": finite(baseline.metrics)},
+        references=references,
         n_bootstrap=ev.bootstrap,
         name=spec.name,
         **common,
     )
+    if champion is not None:
+        report.notes.append(_champion_note(spec, fitted, champion))
+        if not champion.found:
+            report.gates = _without_champion(spec, report, references, champion)
     if spec.split.strategy == "kfold" and spec.search is not None:
         report.notes.append(
             "Hyperparameters were searched on every row before the k-fold evaluation, so the "
@@ -315,7 +378,22 @@ def evaluate_fitted(spec: PipelineSpec, fitted: Fitted) -> Evaluation:
             extra["learning_curve"] = learning_curve_of(
                 fitted.model, p.X.iloc[train_rows], p.y.iloc[train_rows], task=spec.task, seed=spec.seed
             )
-    return Evaluation(report, baseline, imp, extra=extra)
+    info = champion.to_dict() if champion is not None else None
+    return Evaluation(report, baseline, imp, extra=extra, champion=champ, champion_info=info)
+
+
+def _without_champion(
+    spec: PipelineSpec, report: EvaluationReport, references: Mapping[str, Mapping[str, float]], champion: Champion
+) -> list[Any]:
+    """Gates when no version holds the champion alias yet: champion gates are not applicable,
+    or fail with that reason when the spec requires a champion."""
+    required = spec.registry is not None and spec.registry.require_champion
+    unavailable = {} if required else {"champion": champion.missing}
+    gates = evaluate_gates(spec.gates, report.gate_metrics(), references=references, unavailable=unavailable)
+    if not required:
+        return gates
+    why = f"{champion.missing}, and registry.require_champion is set"
+    return [replace(g, reason=why) if not g.passed and "reference 'champion'" in g.reason else g for g in gates]
 
 
 def run_metrics(ev: Evaluation) -> dict[str, float]:
@@ -326,4 +404,6 @@ def run_metrics(ev: Evaluation) -> dict[str, float]:
         out[f"{name}.ci_upper"] = float(ci.upper)
     if ev.baseline is not None:
         out |= {f"baseline.{k}": v for k, v in finite(ev.baseline.metrics).items()}
+    if ev.champion is not None:
+        out |= {f"champion.{k}": v for k, v in finite(ev.champion.metrics).items()}
     return out

@@ -5,10 +5,12 @@ What a run holds when training finishes:
 - params: the spec flattened (``model.params.max_iter``, ``split.strategy``, ...), the best
   search params (``best.<name>``);
 - tags: ``steward.spec_sha256``, ``steward.dataset_version`` (id), ``steward.dataset_ref``,
-  ``steward.predictions_sha256``, ``steward.gates`` (passed / failed), ``steward.seed``;
+  ``steward.predictions_sha256``, ``steward.gates`` (passed / failed), ``steward.seed``,
+  ``steward.champion`` (the ``NAME/VERSION`` compared with, or ``none``) and
+  ``steward.champion_run_id`` when the spec names a registered model;
   the git commit and the environment (Python, platform, packages) on the run itself;
 - the dataset version as the run's input;
-- metrics: the model's evaluation metrics, ``baseline.<metric>``, ``<metric>.ci_lower`` /
+- metrics: the model's evaluation metrics, ``baseline.<metric>``, ``champion.<metric>``, ``<metric>.ci_lower`` /
   ``.ci_upper``, ``validation.errors`` / ``.warnings``, ``leakage.findings``, ``gates.passed``;
 - artifacts: ``pipeline/spec.yaml`` (as written) and ``pipeline/spec.json`` (canonical, the
   hashed form), ``validation/report.json`` + ``.txt``, ``leakage/report.json``, ``model/``
@@ -35,6 +37,7 @@ from steward.core.errors import InvalidArgument, StewardError
 from steward.datasets import service as datasets
 from steward.datasets.models import DatasetVersion
 from steward.pipelines import model_format
+from steward.pipelines.champion import Champion, find_champion
 from steward.pipelines.evaluate import evaluate_fitted, finite, run_metrics
 from steward.pipelines.search import Trial
 from steward.pipelines.sources import load_file, load_package_dataset
@@ -89,6 +92,8 @@ class TrainResult:
     search: dict[str, Any] | None = None
     dataset_new: bool = False
     headline: dict[str, float | None] = field(default_factory=dict)
+    champion: dict[str, Any] | None = None
+    champion_metrics: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -98,6 +103,8 @@ class TrainResult:
             "headline": self.headline,
             "metrics": self.metrics,
             "baseline_metrics": self.baseline_metrics,
+            "champion": self.champion,
+            "champion_metrics": self.champion_metrics,
             "gates": self.gates,
             "gates_passed": self.gates_passed,
             "spec_sha256": self.spec_sha256,
@@ -150,6 +157,8 @@ def flat_params(spec: PipelineSpec) -> dict[str, str]:
     doc = spec.model_dump(mode="json")
     for key in ("validation", "gates"):
         doc.pop(key, None)
+    if doc.get("registry") is None:
+        doc.pop("registry", None)
     walk("", doc)
     return {k: v[:6000] for k, v in out.items() if k}
 
@@ -210,7 +219,8 @@ def train(
         },
     )
     try:
-        result = _train_in_run(spec, spec_text, run, tracker, data, version, step)
+        champion = find_champion(runtime, spec)
+        result = _train_in_run(spec, spec_text, run, tracker, data, version, step, champion)
         result.dataset_new = new
     except BaseException as exc:
         reason = exc.message if isinstance(exc, StewardError) else f"{type(exc).__name__}: {exc}"
@@ -231,8 +241,14 @@ def _train_in_run(
     data: pd.DataFrame,
     version: DatasetVersion,
     step: Progress,
+    champion: Champion | None = None,
 ) -> TrainResult:
     run.log_params(flat_params(spec))
+    if champion is not None:
+        run.set_tags(
+            {"steward.champion": champion.ref if champion.found else "none"}
+            | ({"steward.champion_run_id": champion.run_id} if champion.run_id else {})
+        )
     run.log_bytes(spec_text.encode(), "pipeline/spec.yaml")
     run.log_bytes(spec.canonical_json().encode(), "pipeline/spec.json")
     run.log_input(
@@ -308,7 +324,7 @@ def _train_in_run(
         run.log_params({f"best.{k}": str(v) for k, v in fitted.search.best_params.items()})
         run.log_metrics({f"search.best_{fitted.search.metric}": fitted.search.best_score})
     step("evaluate")
-    ev = evaluate_fitted(spec, fitted)
+    ev = evaluate_fitted(spec, fitted, champion)
     metrics = run_metrics(ev)
     metrics["gates.passed"] = 1.0 if ev.gates_passed else 0.0
     run.log_metrics(metrics)
@@ -359,6 +375,8 @@ def _train_in_run(
         leakage={"findings": len(leakage.findings), "blocking": len(leakage.blocking)},
         search=search,
         headline={m: finite(ev.report.gate_metrics()).get(m) for m in spec.evaluation.metrics},
+        champion=champion.to_dict() if champion is not None else None,
+        champion_metrics=finite(ev.champion.metrics) if ev.champion else {},
     )
 
 

@@ -221,6 +221,22 @@ or ``{metric, relative_to: baseline, max_degradation}``: no worse than the basel
 than that fraction."""
 
 
+class RegistrySpec(_Spec):
+    """The registered model this pipeline trains candidates for, and the alias of its champion:
+    a gate ``relative_to: champion`` compares with the version that alias names at training time,
+    scored on the same evaluation rows."""
+
+    model: str = Field(min_length=1, max_length=256, description="The registered model's name.")
+    champion: str = Field(default="champion", min_length=1, max_length=256, description="The champion's alias.")
+    require_champion: bool = Field(
+        default=False,
+        description="Fail champion gates when there is no champion yet; by default they are not applicable.",
+    )
+
+
+REFERENCES = ("baseline", "champion")
+
+
 class ReproduceSpec(_Spec):
     tolerance: float = Field(default=0.0, ge=0.0, description="Largest allowed |difference| of predictions.")
     threads: int = Field(
@@ -258,6 +274,7 @@ class PipelineSpec(_Spec):
     search: SearchSpec | None = None
     evaluation: EvaluationSpec = EvaluationSpec()
     gates: list[GateSpec] = Field(default_factory=list)
+    registry: RegistrySpec | None = None
     reproduce: ReproduceSpec = ReproduceSpec()
     card: CardSpec = CardSpec()
 
@@ -265,15 +282,31 @@ class PipelineSpec(_Spec):
     def _consistent(self) -> PipelineSpec:
         if self.split.strategy == "stratified" and self.task == "regression":
             raise ValueError("the stratified split needs a classification task; use 'random'")
+        for i, gate in enumerate(self.gates):
+            ref = gate.get("relative_to")
+            if ref is not None and ref not in REFERENCES:
+                raise ValueError(f"gates[{i}].relative_to must be 'baseline' or 'champion' (got {ref!r})")
+            if ref == "champion" and self.registry is None:
+                raise ValueError(
+                    f"gates[{i}] compares with the champion: add 'registry: {{model: NAME, champion: ALIAS}}'"
+                )
         return self
+
+    @property
+    def champion_gates(self) -> bool:
+        return any(g.get("relative_to") == "champion" for g in self.gates)
 
     @property
     def experiment_name(self) -> str:
         return self.experiment or self.name
 
     def canonical_json(self) -> str:
-        """The spec with every default filled in, keys sorted: what the spec hash covers."""
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        """The spec with every default filled in, keys sorted: what the spec hash covers.
+        An absent ``registry`` section is left out, so specs written before it hash as before."""
+        doc = self.model_dump(mode="json")
+        if doc.get("registry") is None:
+            doc.pop("registry", None)
+        return json.dumps(doc, sort_keys=True, separators=(",", ":"))
 
     def sha256(self) -> str:
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()
