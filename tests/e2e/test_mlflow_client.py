@@ -146,8 +146,8 @@ def test_the_rest_of_the_client_flow(client: MlflowClient, runtime: Runtime) -> 
     client.update_model_version("flow-model", "2", description="retrained")
     client.set_registered_model_tag("flow-model", "owner", "risk")
     assert client.get_registered_model("flow-model").description == "scores churn"
-    client.transition_model_version_stage("flow-model", "1", "Production")
-    assert [v.version for v in client.get_latest_versions("flow-model", stages=["Production"])] == ["1"]
+    client.transition_model_version_stage("flow-model", "1", "Staging")  # Production takes the gates
+    assert [v.version for v in client.get_latest_versions("flow-model", stages=["Staging"])] == ["1"]
     client.rename_registered_model("flow-model", "churn-scorer")
     client.delete_registered_model_alias("churn-scorer", "champion")
     assert client.get_registered_model("churn-scorer").aliases == {}

@@ -106,31 +106,20 @@ def delete_model_tag(msg: Msg, rt: Rt, _: Write) -> Response:
 
 @router.post("/registered-models/alias")
 def set_alias(msg: Msg, rt: Rt, who: Write) -> Response:
-    if msg.required("alias") == promotion.PRODUCTION:
-        # The protected alias moves only through its gates and approvals, whichever API asks;
-        # a refusal is recorded (committed) and answered as MLflow's INVALID_PARAMETER_VALUE.
-        with rt.uow() as uow:
-            result = promotion.promote(
-                uow,
-                msg.required("name"),
-                msg.required("version"),
-                actor=who.name,
-                reason="requested through the MLflow API",
-                blobs=rt.blobs,
-            )
-            uow.commit()
-        result.raise_if_blocked()
-        return ok()
+    # The protected alias (any case) moves only through its gates; a refusal is recorded
+    # (committed) and answered as MLflow's INVALID_PARAMETER_VALUE.
     with rt.uow() as uow:
-        service.set_alias(
+        outcome = promotion.set_alias(
             uow,
             msg.required("name"),
             msg.required("alias"),
             msg.required("version"),
             actor=who.name,
             reason="set through the MLflow API",
+            blobs=rt.blobs,
         )
         uow.commit()
+    outcome.raise_if_blocked()
     return ok()
 
 
@@ -190,17 +179,21 @@ def update_version(msg: Msg, rt: Rt, _: Write) -> Response:
 
 
 @router.post("/model-versions/transition-stage")
-def transition_stage(msg: Msg, rt: Rt, _: Write) -> Response:
+def transition_stage(msg: Msg, rt: Rt, who: Write) -> Response:
+    # "Production" takes the production gates, as the alias does; a refusal is recorded.
     with rt.uow() as uow:
-        version = service.transition_stage(
+        outcome = promotion.transition_stage(
             uow,
             msg.required("name"),
             msg.required("version"),
             msg.required("stage"),
+            actor=who.name,
             archive_existing=msg.flag("archive_existing_versions"),
+            blobs=rt.blobs,
         )
         uow.commit()
-    return ok({"model_version": convert.model_version(version)})
+    outcome.raise_if_blocked()
+    return ok({"model_version": convert.model_version(outcome.version)})
 
 
 @router.delete("/model-versions/delete")
