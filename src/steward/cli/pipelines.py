@@ -51,6 +51,7 @@ def _progress(steps: tuple[str, ...], quiet: bool) -> Iterator[Any]:
 def init(
     path: Annotated[Path, typer.Argument(help="Where to write the example spec.")] = Path("pipeline.yaml"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Write a commented example pipeline spec on a real dataset (Adult census income)."""
     from steward.pipelines.example import EXAMPLE_SPEC
@@ -58,7 +59,10 @@ def init(
     if path.exists() and not force:
         raise InvalidArgument(f"{str(path)!r} already exists; pass --force to overwrite it.", field="path")
     path.write_text(EXAMPLE_SPEC, encoding="utf-8")
-    console.print(f"Wrote [bold]{path}[/]. Train it with: steward train {path}")
+    if as_json:
+        emit_json({"path": str(path), "next": f"steward train {path}"})
+    else:
+        console.print(f"Wrote [bold]{path}[/]. Train it with: steward train {path}")
 
 
 @handle_errors
@@ -114,6 +118,9 @@ def train(
             ["gate", "passed", "reason"],
             [(g["gate"], "yes" if g["passed"] else "NO", g["reason"]) for g in result.gates],
         )
+        if result.champion is not None:
+            c = result.champion
+            console.print(f"Champion: {c['ref']}" if c["version"] is not None else f"Champion: {c['missing']}")
         console.print(f"Model, signature, evaluation report and model card: steward runs show {result.run_id}")
     if not result.gates_passed:
         raise fail(f"run {result.run_id}: at least one gate failed", 1)
@@ -124,18 +131,26 @@ def _fmt(value: float | None) -> str:
 
 
 def _load_model(ref: str) -> tuple[Any, Any]:
+    """A model folder (when ``ref`` is one), a registered version (``NAME@alias``,
+    ``NAME/VERSION``), else a training run's model."""
+    from steward.pipelines.champion import is_registry_ref, resolve_registered
     from steward.pipelines.model_format import load_model
     from steward.pipelines.reproduce import load_run_model
 
     path = Path(ref)
     if path.is_dir():
         return load_model(path)
+    if "@" in ref or is_registry_ref(ref):
+        _, estimator, signature = resolve_registered(context.runtime(), ref)
+        return estimator, signature
     return load_run_model(context.runtime(), ref)
 
 
 @handle_errors
 def evaluate(
-    model: Annotated[str, typer.Argument(help="A run id, or a path to a model folder.")],
+    model: Annotated[
+        str, typer.Argument(help="A registered version (NAME@alias, NAME/VERSION), a run id, or a model folder.")
+    ],
     data: Annotated[Path, typer.Option("--data", help="Labelled data, CSV or Parquet.")],
     target: Annotated[str | None, typer.Option(help="The target column (default: as trained).")] = None,
     out: Annotated[Path | None, typer.Option(help="Write report.html, report.json, model_card.md here.")] = None,
