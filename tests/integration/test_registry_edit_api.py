@@ -155,9 +155,7 @@ def test_all_alias_moves_of_a_model_page_through_a_cursor(api: httpx.Client, chu
     assert [[(e["from_version"], e["to_version"]) for e in p] for p in champion] == [[(None, 1)], [(1, 3)]]
 
 
-def test_models_versions_and_promotions_page_through_a_cursor(
-    api: httpx.Client, runtime: Runtime, churn: None
-) -> None:
+def test_models_versions_and_promotions_page_through_a_cursor(api: httpx.Client, runtime: Runtime, churn: None) -> None:
     with runtime.uow() as uow:
         for name in ("b-model", "a-model", "c-model"):
             registry.create_model(uow, name)

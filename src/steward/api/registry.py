@@ -6,16 +6,14 @@ everywhere: a refusal is recorded and answered 409 ``promotion_blocked``."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
 from steward.api.deps import RuntimeDep, require
 from steward.auth.models import Principal
-from steward.core.errors import InvalidArgument
 from steward.registry import promotion, service
-from steward.registry.models import check_alias
+from steward.registry.models import check_alias, parse_instant
 from steward.registry.schemas import (
     AliasAtOut,
     AliasEventOut,
@@ -33,25 +31,6 @@ Read = Annotated[Principal, require("models:read")]
 Write = Annotated[Principal, require("models:write")]
 MaxResults = Annotated[int, Query(description="Page size.")]
 PageToken = Annotated[str | None, Query(description="The next_page_token of the previous page.")]
-
-
-def parse_instant(t: str, field: str = "t") -> int:
-    """Milliseconds since the epoch, from ms (``1767225600000``) or ISO 8601 with a zone
-    (``2026-01-01T00:00:00Z``)."""
-    text = t.strip()
-    if text.lstrip("-").isdigit():
-        return int(text)
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise InvalidArgument(
-            f"The '{field}' parameter must be milliseconds since the epoch or ISO 8601 with a time zone "
-            f"(e.g. 2026-01-01T00:00:00Z). Got {t!r} instead.",
-            field=field,
-        )
-    return int(moment.timestamp() * 1000)
 
 
 # descriptions and tags -------------------------------------------------------------------------

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -16,11 +17,13 @@ from steward.auth.models import principal_for
 from steward.cli import context
 from steward.cli.output import console, emit_json, fail, handle_errors, table
 from steward.core.errors import Forbidden, NotFound
+from steward.core.pagination import Page
 from steward.registry import lineage as lineage_service
 from steward.registry import promotion
 from steward.registry import service as registry
+from steward.registry.models import check_alias, parse_instant
 from steward.registry.promotion_schemas import PolicyOut, PromotionEventOut, PromotionOut
-from steward.registry.schemas import ModelVersionOut, RegisteredModelOut
+from steward.registry.schemas import AliasEventOut, ModelVersionOut, RegisteredModelOut
 from steward.store.uow import UnitOfWork
 
 models_app = typer.Typer(help="Registered models: versions, lineage, promotion through gates.", no_args_is_help=True)
@@ -239,18 +242,52 @@ def approve(
 
 @models_app.command("history")
 @handle_errors
-def history(name: str, as_json: JsonOpt = False) -> None:
-    """Every promotion step of the model: approvals, promotions, refusals, policy changes."""
+def history(
+    name: str,
+    alias: Annotated[str | None, typer.Option("--alias", help="Only the moves of this alias.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Every move of the model's aliases (who, when, from, to) and every promotion step
+    (approvals, promotions, refusals, policy changes), oldest first."""
     with context.runtime().uow() as uow:
-        events = [PromotionEventOut.of(e) for e in promotion.history(uow, name)]
+        moves = [AliasEventOut.of(e) for e in _all(lambda t: registry.alias_moves(uow, name, alias, page_token=t))]
+        steps = [PromotionEventOut.of(e) for e in _all(lambda t: promotion.history_page(uow, name, page_token=t))]
+    if alias is not None:
+        steps = [e for e in steps if e.alias == check_alias(alias)]
     if as_json:
-        emit_json([e.model_dump() for e in events])
+        emit_json(
+            {
+                "model": name,
+                "alias_moves": [m.model_dump() for m in moves],
+                "promotions": [e.model_dump() for e in steps],
+            }
+        )
         return
+    rows = [(m.at, "alias", m.alias, _v(m.from_version), _v(m.to_version), m.actor, m.reason) for m in moves]
+    rows += [(e.at, e.action, e.alias, "", _v(e.version), e.actor, e.reason or _why(e.details)) for e in steps]
     table(
-        f"Promotions of {name}",
-        ["when", "action", "version", "alias", "who", "why"],
-        [(_when(e.at), e.action, e.version or "", e.alias, e.actor, e.reason or _why(e.details)) for e in events],
+        f"History of {name}",
+        ["when", "what", "alias", "from", "to", "who", "why"],
+        [(_when(at), *rest) for at, *rest in sorted(rows, key=lambda r: r[0])],
     )
+
+
+T = TypeVar("T")
+
+
+def _all(fetch: Callable[[str | None], Page[T]]) -> list[T]:
+    """Every item of a paged list."""
+    items: list[T] = []
+    token: str | None = None
+    while True:
+        page = fetch(token)
+        items.extend(page.items)
+        if not (token := page.next_page_token):
+            return items
+
+
+def _v(version: int | None) -> str:
+    return f"v{version}" if version else "-"
 
 
 def _why(details: dict[str, Any]) -> str:
@@ -285,3 +322,127 @@ def policy(
         emit_json(out.model_dump())
     else:
         console.print(out.model_dump())
+
+
+# editing: descriptions, tags, aliases ------------------------------------------------------
+VersionOpt = Annotated[int | None, typer.Option("--version", "-v", help="A version (default: the model itself).")]
+
+
+@models_app.command("describe")
+@handle_errors
+def describe(
+    name: str,
+    description: Annotated[str, typer.Argument(help="The new description ('' clears it).")],
+    version: VersionOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Set the description of NAME, or of one of its versions with --version."""
+    with context.runtime().uow() as uow:
+        if version is None:
+            doc = RegisteredModelOut.of(registry.update_model(uow, name, description=description)).model_dump()
+        else:
+            doc = ModelVersionOut.of(registry.update_version(uow, name, version, description=description)).model_dump()
+        uow.commit()
+    if as_json:
+        emit_json(doc)
+    else:
+        console.print(f"Described {name}{f' v{version}' if version else ''}.")
+
+
+@models_app.command("tag")
+@handle_errors
+def tag(
+    name: str,
+    key: str,
+    value: Annotated[str | None, typer.Argument(help="The value (omit with --delete).")] = None,
+    version: VersionOpt = None,
+    delete: Annotated[bool, typer.Option("--delete", help="Remove the tag.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Set (KEY VALUE) or remove (KEY --delete) a tag of NAME, or of a version with --version."""
+    if delete == (value is not None):
+        raise fail("Give either a VALUE to set the tag or --delete to remove it.", 2)
+    with context.runtime().uow() as uow:
+        if version is None:
+            if delete:
+                registry.delete_model_tag(uow, name, key)
+            else:
+                registry.set_model_tag(uow, name, key, value or "")
+            tags = registry.get_model(uow, name).tags
+        else:
+            if delete:
+                registry.delete_version_tag(uow, name, version, key)
+            else:
+                registry.set_version_tag(uow, name, version, key, value or "")
+            tags = registry.get_version(uow, name, version).tags
+        uow.commit()
+    if as_json:
+        emit_json({"model": name, "version": version, "tags": tags})
+    else:
+        console.print(f"{name}{f' v{version}' if version else ''} tags: {tags or 'none'}")
+
+
+alias_app = typer.Typer(help="Point an alias at a version, or remove it (every move is recorded).")
+models_app.add_typer(alias_app, name="alias")
+
+
+@alias_app.command("set")
+@handle_errors
+def alias_set(
+    name: str, alias: str, version: int, reason: ReasonOpt = "", actor: AsOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Point ALIAS at VERSION; 'production' (in any case) moves only through its gates."""
+    rt = context.runtime()
+    with rt.uow() as uow:
+        who = _actor(uow, actor)
+        outcome = promotion.set_alias(uow, name, alias, version, actor=who, reason=reason, blobs=rt.blobs)
+        uow.commit()  # a refused promotion is recorded too
+    outcome.raise_if_blocked()
+    moved = AliasEventOut.of(outcome.moved) if outcome.moved else None
+    if as_json:
+        doc = {"model": name, "alias": check_alias(alias), "version": version}
+        emit_json({**doc, "moved": moved.model_dump() if moved else None})
+    elif moved is None:
+        console.print(f"{name}@{check_alias(alias)} already points to v{version}.")
+    else:
+        console.print(f"{name}@{moved.alias}: {_v(moved.from_version)} -> v{version}.")
+
+
+@alias_app.command("delete")
+@handle_errors
+def alias_delete(name: str, alias: str, reason: ReasonOpt = "", actor: AsOpt = None, as_json: JsonOpt = False) -> None:
+    """Remove ALIAS from NAME (recorded); removing one that does not exist changes nothing."""
+    with context.runtime().uow() as uow:
+        event = registry.delete_alias(uow, name, alias, actor=_actor(uow, actor), reason=reason)
+        uow.commit()
+    if as_json:
+        emit_json(
+            {
+                "model": name,
+                "alias": check_alias(alias),
+                "moved": AliasEventOut.of(event).model_dump() if event else None,
+            }
+        )
+    else:
+        console.print(
+            f"Removed {name}@{event.alias} (was v{event.from_version})." if event else f"{name} has no alias {alias!r}."
+        )
+
+
+@models_app.command("alias-at")
+@handle_errors
+def alias_at(
+    name: str,
+    alias: str,
+    at: Annotated[str, typer.Option("--at", help="A moment: ISO 8601 with a zone, or ms since the epoch.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Which version ALIAS pointed to at a moment (mlflow/mlflow#2169)."""
+    moment = parse_instant(at, "at")
+    with context.runtime().uow() as uow:
+        version = registry.alias_at(uow, name, alias, moment)
+    if as_json:
+        emit_json({"model": name, "alias": check_alias(alias), "t": moment, "version": version})
+    else:
+        where = f"v{version}" if version is not None else "no version"
+        console.print(f"{name}@{check_alias(alias)} pointed to {where} at {_when(moment)} UTC.")

@@ -16,6 +16,7 @@ import posixpath
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 from steward.core.errors import InvalidArgument
@@ -204,3 +205,25 @@ def latest_per_stage(versions: Sequence[ModelVersion], stages: Sequence[Stage] |
         if v.stage in {s.value for s in wanted} and (v.stage not in best or v.version > best[v.stage].version):
             best[v.stage] = v
     return [best[s.value] for s in wanted if s.value in best]
+
+
+def parse_instant(t: str, field: str = "t") -> int:
+    """Milliseconds since the epoch, from ms or ISO 8601 with a zone (``field`` names it in errors).
+
+    >>> parse_instant("2026-01-01T00:00:00Z"), parse_instant("1767225600000")
+    (1767225600000, 1767225600000)
+    """
+    text = t.strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise InvalidArgument(
+            f"The '{field}' parameter must be milliseconds since the epoch or ISO 8601 with a time zone "
+            f"(e.g. 2026-01-01T00:00:00Z). Got {t!r} instead.",
+            field=field,
+        )
+    return int(moment.timestamp() * 1000)
