@@ -193,19 +193,22 @@ def alerts(
 def report(
     run_id: Annotated[str, typer.Argument(help="A monitoring run id.")],
     html: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """A run's drift report: JSON on stdout, or the self-contained HTML page to a file."""
+    """A run's drift report: JSON on stdout, or the self-contained HTML page to a file (with
+    ``--json`` too, the JSON report still goes to stdout)."""
     from steward.monitoring.report import render_html
     from steward.monitoring.results import run_report
 
     rt = context.runtime()
     with rt.uow() as uow:
         doc = run_report(uow, rt.blobs, run_id)
-    if html is None:
+    if html is not None:
+        html.write_text(render_html(doc, title=f"Drift report: {doc.get('deployment', '')} {doc.get('window', '')}"))
+    if html is None or as_json:
         emit_json(doc)
-        return
-    html.write_text(render_html(doc, title=f"Drift report: {doc.get('deployment', '')} {doc.get('window', '')}"))
-    console.print(f"Wrote {html}")
+    else:
+        console.print(f"Wrote {html}")
 
 
 @monitor_app.command("compact")

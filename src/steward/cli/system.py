@@ -15,7 +15,7 @@ from steward.cli import context
 from steward.cli.output import console, emit_json, err_console, fail, handle_errors
 from steward.core.errors import StewardError
 from steward.store.engine import make_engine
-from steward.store.migrate import current_revision, upgrade
+from steward.store.migrate import alembic_config, current_revision, upgrade
 
 if TYPE_CHECKING:
     from steward.demo import DemoResult
@@ -151,20 +151,37 @@ def db_upgrade(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
         console.print(f"Database at revision {rev}.")
 
 
+def _check_database(url: str, synchronous: str) -> dict[str, Any]:
+    """Reachable and migrated to every head: a database the server could start on unchanged.
+
+    A reachable but never-migrated (or outdated) database is not "ok": the fix is
+    ``steward db upgrade``.
+    """
+    from alembic.script import ScriptDirectory
+
+    engine = make_engine(url, sqlite_synchronous=synchronous)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        revision = current_revision(engine)
+        heads = set(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
+    finally:
+        engine.dispose()
+    doc: dict[str, Any] = {"ok": True, "dialect": engine.dialect.name, "revision": revision}
+    if revision is None:
+        doc.update(ok=False, error="not migrated (run: steward db upgrade)")
+    elif set(revision.split(",")) != heads:
+        doc.update(ok=False, error=f"migrations pending, at {revision} (run: steward db upgrade)")
+    return doc
+
+
 @handle_errors
 def doctor(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Print the effective configuration (secrets masked) and check the store."""
     s = context.settings()
     checks: dict[str, Any] = {}
     try:
-        engine = make_engine(s.database_url, sqlite_synchronous=s.sqlite_synchronous)
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        checks["database"] = {
-            "ok": True,
-            "dialect": engine.dialect.name,
-            "revision": current_revision(engine),
-        }
+        checks["database"] = _check_database(s.database_url, s.sqlite_synchronous)
     except Exception as exc:  # doctor reports every failure instead of raising
         checks["database"] = {"ok": False, "error": str(exc).splitlines()[0]}
     try:
@@ -185,4 +202,5 @@ def doctor(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
             mark = "[green]ok[/]" if v["ok"] else f"[red]FAILED[/] {v.get('error', '')}"
             console.print(f"{k:>20}: {mark}")
     if not ok:
-        raise fail("some checks failed")
+        failed = "; ".join(f"{k}: {v.get('error', 'failed')}" for k, v in checks.items() if not v["ok"])
+        raise fail(f"doctor found problems: {failed}")

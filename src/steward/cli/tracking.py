@@ -42,35 +42,44 @@ def list_experiments(
 @runs_app.command("list")
 @handle_errors
 def list_runs(
-    experiment: Annotated[str, typer.Option("--experiment", "-e", help="Experiment name or id.")] = "Default",
+    experiment: Annotated[
+        str | None, typer.Option("--experiment", "-e", help="Experiment name or id (default: every experiment).")
+    ] = None,
     max_results: Annotated[int, typer.Option(help="How many runs, newest first.")] = 100,
     as_json: JsonOpt = False,
 ) -> None:
     with context.runtime().uow() as uow:
-        exp = (
-            service.get_experiment(uow, experiment)
-            if experiment.isdigit()
-            else service.get_experiment_by_name(uow, experiment)
-        )
-        page = service.list_runs(uow, [exp.id], max_results=max_results)
-    runs = [RunOut.of(r) for r in page.items]
+        if experiment is None:
+            # Runs land in whatever experiment the SDK named ("Default" when none): show them all.
+            experiments = service.list_experiments(uow, max_results=10_000).items
+        elif experiment.isdigit():
+            experiments = [service.get_experiment(uow, experiment)]
+        else:
+            experiments = [service.get_experiment_by_name(uow, experiment)]
+        ids = [e.id for e in experiments]
+        page = service.list_runs(uow, ids, max_results=max_results) if ids else None
+    runs = [RunOut.of(r) for r in page.items] if page is not None else []
     if as_json:
         emit_json([r.model_dump() for r in runs])
         return
     keys = sorted({m.key for r in runs for m in r.metrics})[:6]
+    names = {str(e.id): e.name for e in experiments}
+    across = experiment is None  # runs of several experiments: say which one each is from
     rows = []
     for r in runs:
         latest = {m.key: m.value for m in r.metrics}
         rows.append(
             [
                 r.id,
+                *([names.get(r.experiment_id, r.experiment_id)] if across else []),
                 r.name,
                 r.status,
                 _when(r.start_time),
                 *[f"{latest[k]:.4g}" if k in latest else "" for k in keys],
             ]
         )
-    table(f"Runs of {exp.name}", ["id", "name", "status", "started", *keys], rows)
+    title = "Runs" if across else f"Runs of {experiments[0].name}"
+    table(title, ["id", *(["experiment"] if across else []), "name", "status", "started", *keys], rows)
 
 
 @runs_app.command("show")
