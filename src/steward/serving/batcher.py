@@ -66,7 +66,12 @@ class MicroBatcher:
         if self.running:
             return
         self._wake = asyncio.Event()
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"predict-{self.name}")
+        self._executor = ThreadPoolExecutor(
+            1,
+            thread_name_prefix=f"predict-{self.name}",
+            initializer=_limit_native_threads,
+            initargs=(self.batching.threads,),
+        )
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"batcher-{self.name}")
 
     async def predict(self, batch: FeatureBatch) -> Prediction:
@@ -171,3 +176,10 @@ def _settle(
     else:
         assert result is not None
         future.set_result(result)
+
+
+def _limit_native_threads(n: int) -> None:
+    """Runs in the predict thread itself: OpenMP's thread count is per calling thread."""
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+    threadpool_limits(limits=n)

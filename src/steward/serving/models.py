@@ -91,12 +91,20 @@ class Batching:
 
     max_batch_size: int = 64
     max_wait_ms: float = 0.0
+    # Native (OpenMP / BLAS) threads of one model call. One by default: a few rows do not split
+    # well, and under load the spin-waiting pool of a HistGradientBoosting model made 10-row calls
+    # 3-4x slower at the median here (0.4 ms against 1.5 ms); concurrency comes from workers.
+    threads: int = 1
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_batch_size <= 100_000:
             raise InvalidArgument(
                 f"The 'max_batch_size' must be an integer in [1, 100000]. Got {self.max_batch_size} instead.",
                 field="max_batch_size",
+            )
+        if not 1 <= self.threads <= 1024:
+            raise InvalidArgument(
+                f"The 'threads' must be an integer in [1, 1024]. Got {self.threads} instead.", field="threads"
             )
         if not 0 <= self.max_wait_ms <= 10_000:
             raise InvalidArgument(

@@ -118,3 +118,21 @@ def test_batching_limits_are_checked() -> None:
         Batching(max_batch_size=0)
     with pytest.raises(ValueError, match="max_wait_ms"):
         Batching(max_wait_ms=-1)
+    with pytest.raises(ValueError, match="threads"):
+        Batching(threads=0)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_model_call_runs_with_the_deployments_native_thread_count(threads: int) -> None:
+    import sklearn.ensemble  # noqa: F401  loads scikit-learn's OpenMP runtime
+    from threadpoolctl import threadpool_info  # type: ignore[import-untyped]
+
+    seen: list[list[int]] = []
+
+    def model(batch: FeatureBatch) -> Prediction:
+        seen.append([int(lib["num_threads"]) for lib in threadpool_info() if lib["user_api"] == "openmp"])
+        assert batch.matrix is not None
+        return Prediction(batch.matrix[:, 0].copy())
+
+    asyncio.run(run(MicroBatcher(model, Batching(threads=threads)), [rows(1.0)]))
+    assert seen and seen[0] and set(seen[0]) == {threads}
