@@ -63,6 +63,7 @@ class PromotionBlocked(Conflict):
             model=name,
             version=version,
             alias=alias,
+            reasons="; ".join(reasons),  # a string, so problem+json carries it to SDK callers
         )
         self.reasons = list(reasons)
 
