@@ -16,7 +16,7 @@ def create_api(runtime: Runtime) -> FastAPI:
         version=__version__,
         description="Steward keeps an organisation's ML estate trustworthy.",
         openapi_url="/openapi.json",
-        docs_url=None,  # served by steward.api.docs with local assets (air-gapped users)
+        docs_url=None,  # /docs: steward.api.docs, its assets served locally (air-gapped users)
         redoc_url=None,
     )
     app.state.runtime = runtime

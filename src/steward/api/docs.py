@@ -1,8 +1,11 @@
 """/docs: Swagger UI with its JS, CSS and favicon served by Steward itself.
 
-FastAPI's default /docs page loads Swagger UI from cdn.jsdelivr.net and its favicon from the web;
-users run Steward air-gapped, so the assets come from the installed ``swagger-ui-bundle``
-package instead (never copied into the repository). ReDoc is not offered (``redoc_url=None``).
+FastAPI's default page loads these from cdn.jsdelivr.net and the favicon from the web; users run
+Steward air-gapped, so the files come from the installed ``fastapi-offline`` package instead
+(Swagger UI 5, which reads the OpenAPI 3.1 document FastAPI writes; never copied into the
+repository). Only its static files are used: the page and its permission are ours.
+
+There is no /redoc: ReDoc's bundle fetches its logo from cdn.redoc.ly whatever it is told.
 """
 
 from __future__ import annotations
@@ -10,21 +13,21 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.metadata
+import importlib.resources
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
-from swagger_ui_bundle import swagger_ui_path
 
 from steward.api.deps import public
 
 ASSET_PREFIX = "/docs/assets"
-# The three files /docs needs, and nothing else of the bundle is reachable.
+# The files /docs needs; nothing else of the package is reachable.
 _MEDIA = {
     "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
     "swagger-ui.css": "text/css; charset=utf-8",
-    "favicon-32x32.png": "image/png",
+    "favicon.png": "image/png",
 }
 _IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -40,13 +43,13 @@ class _Asset:
 @functools.cache
 def _asset(name: str) -> _Asset:
     # Only called with a key of _MEDIA, so the cache stays bounded.
-    return _Asset((swagger_ui_path / name).read_bytes(), _MEDIA[name])
+    return _Asset((importlib.resources.files("fastapi_offline") / "static" / name).read_bytes(), _MEDIA[name])
 
 
 @functools.cache
 def _version() -> str:
-    # The package version changes whenever the bundled Swagger UI does; it keys the caches.
-    return hashlib.sha256(importlib.metadata.version("swagger-ui-bundle").encode()).hexdigest()[:12]
+    # The package's version changes whenever its bundled files do; it keys the browsers' caches.
+    return hashlib.sha256(importlib.metadata.version("fastapi-offline").encode()).hexdigest()[:12]
 
 
 def asset_url(name: str) -> str:
@@ -60,12 +63,12 @@ def swagger_ui(request: Request) -> HTMLResponse:
         title=f"{request.app.title} - API docs",
         swagger_js_url=asset_url("swagger-ui-bundle.js"),
         swagger_css_url=asset_url("swagger-ui.css"),
-        swagger_favicon_url=asset_url("favicon-32x32.png"),
+        swagger_favicon_url=asset_url("favicon.png"),
     )
 
 
 @router.get(ASSET_PREFIX + "/{name}", dependencies=[public()])
-def swagger_asset(name: str, request: Request) -> Response:
+def docs_asset(name: str, request: Request) -> Response:
     if name not in _MEDIA:
         return Response("Not found\n", status_code=404, media_type="text/plain")
     asset = _asset(name)
