@@ -26,7 +26,6 @@ from steward.evaluation import (
     permutation_importance,
     render_html,
     shap_available,
-    shap_importance,
 )
 from steward.pipelines.model_format import Signature, unseen_categories, validate_input
 from steward.pipelines.spec import PipelineSpec
@@ -181,12 +180,13 @@ def importance(model: Any, X: pd.DataFrame, y: pd.Series, *, task: str, seed: in
         raise UserCodeError("permutation importance", exc) from exc
     out = [{"feature": f.feature, "importance": f.importance, "std": f.std, "method": f.method} for f in found]
     if shap_available():  # the `shap` extra: mean |SHAP value| per input column, beside the permutation figures
+        from steward.pipelines.explain import pipeline_shap
+
         try:
             with native_threads(1):
-                values = shap_importance(model, X, max_samples=500, random_state=seed) or []
+                out += pipeline_shap(model, X, max_samples=500, seed=seed) or []
         except Exception as exc:  # optional figures: a failure is reported, it does not fail training
             return [*out, {"feature": None, "importance": None, "std": None, "method": "shap", "error": str(exc)}]
-        out += [{"feature": f.feature, "importance": f.importance, "std": f.std, "method": f.method} for f in values]
     return out
 
 

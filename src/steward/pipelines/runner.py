@@ -389,5 +389,11 @@ def _training_data(spec: PipelineSpec, version: DatasetVersion, fitted: Fitted) 
 
 
 def _extra(spec: PipelineSpec) -> list[str]:
+    """The distributions that provide the estimator's top-level module, for requirements.txt
+    (the ``xgboost`` module may come from ``xgboost`` or ``xgboost-cpu``)."""
+    from importlib.metadata import packages_distributions
+
     top = spec.model.estimator.split(".")[0]
-    return [{"sklearn": "scikit-learn"}.get(top, top)] if top not in ("sklearn", "steward") else []
+    if top in ("sklearn", "steward"):
+        return []
+    return sorted(set(packages_distributions().get(top, [top])))

@@ -36,6 +36,7 @@ from steward.pipelines.preprocessing import (
 from steward.pipelines.search import OnTrial, SearchResult, pipeline_params, run_search
 from steward.pipelines.spec import FeatureType, PipelineSpec
 from steward.pipelines.splits import Fold, make_folds
+from steward.pipelines.transformers import EncodedLabels, needs_encoded_labels
 
 Progress = Callable[[str], None]
 
@@ -198,7 +199,10 @@ def _predict(model: Pipeline, X: pd.DataFrame, task: str) -> tuple[np.ndarray, n
 
 def _templates(spec: PipelineSpec, prepared: Prepared) -> tuple[Pipeline, Pipeline]:
     pre = build_preprocessor(prepared.features, spec.preprocessing, task=spec.task, seed=spec.seed)
-    model = build_model(pre, make_estimator(spec.model, seed=spec.seed))
+    estimator = make_estimator(spec.model, seed=spec.seed)
+    if spec.task == "classification" and needs_encoded_labels(estimator):
+        estimator = EncodedLabels(estimator)
+    model = build_model(pre, estimator)
     base_est = (
         make_estimator(spec.baseline, seed=spec.seed, field="baseline")
         if spec.baseline

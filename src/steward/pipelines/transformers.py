@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
+from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.validation import check_is_fitted
 
 MISSING = "__missing__"
@@ -62,3 +63,53 @@ def as_text(x: Any) -> np.ndarray:
     out = arr.astype(str).astype(object)
     out[missing] = MISSING
     return np.asarray(out)
+
+
+class EncodedLabels(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    """A classifier fitted on labels encoded ``0 .. k-1`` that predicts the original labels.
+
+    XGBoost's classifiers refuse any other labels (``'>50K'``, say), which a spec's target often
+    is. The wrapper's params are the wrapped estimator's own, so a search's ``model__max_depth``
+    reaches it unchanged.
+
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> m = EncodedLabels(LogisticRegression()).fit([[0.0], [1.0], [2.0], [3.0]], ["no", "no", "yes", "yes"])
+    >>> [str(c) for c in m.classes_], [str(c) for c in m.predict([[0.0], [3.0]])]
+    (['no', 'yes'], ['no', 'yes'])
+    """
+
+    def __init__(self, estimator: Any = None) -> None:
+        self.estimator = estimator
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {"estimator": self.estimator}
+        if deep and self.estimator is not None:
+            out.update(self.estimator.get_params(deep=True))
+        return out
+
+    def set_params(self, **params: Any) -> EncodedLabels:
+        if "estimator" in params:
+            self.estimator = params.pop("estimator")
+        if params:
+            self.estimator.set_params(**params)
+        return self
+
+    def fit(self, X: Any, y: Any, **fit_params: Any) -> EncodedLabels:  # noqa: N803
+        self.encoder_ = LabelEncoder().fit(y)
+        self.estimator_ = clone(self.estimator).fit(X, self.encoder_.transform(y), **fit_params)
+        self.classes_ = self.encoder_.classes_
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:  # noqa: N803
+        check_is_fitted(self, "estimator_")
+        codes = np.asarray(self.estimator_.predict(X)).astype(int)
+        return np.asarray(self.encoder_.inverse_transform(codes))
+
+    def predict_proba(self, X: Any) -> np.ndarray:  # noqa: N803
+        check_is_fitted(self, "estimator_")
+        return np.asarray(self.estimator_.predict_proba(X))
+
+
+def needs_encoded_labels(estimator: Any) -> bool:
+    """Whether a classifier only accepts labels ``0 .. k-1`` (XGBoost's)."""
+    return type(estimator).__module__.split(".")[0] == "xgboost"
