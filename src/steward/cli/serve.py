@@ -27,16 +27,18 @@ def _batching(specs: list[str], size: int, wait: float) -> dict[str, Any]:
         name, sep, rest = s.partition("=")
         size_s, _, wait_s = rest.partition("/")
         try:
+            if not (sep and name):
+                raise ValueError(s)
             out[name] = Batching(int(size_s), float(wait_s) if wait_s else wait)
-        except ValueError:
+        except ValueError as exc:
+            if isinstance(exc, InvalidArgument):  # a number out of range: its message names the rule
+                raise InvalidArgument(f"--batching {s!r}: {exc.message}", field="batching") from None
+            # No square brackets here: the CLI prints messages through Rich, which reads them as markup.
             raise InvalidArgument(
-                f"--batching takes DEPLOYMENT=MAX_BATCH_SIZE[/MAX_WAIT_MS]. Got {s!r} instead.",
+                "--batching takes DEPLOYMENT=MAX_BATCH_SIZE or DEPLOYMENT=MAX_BATCH_SIZE/MAX_WAIT_MS. "
+                f"Got {s!r} instead.",
                 field="batching",
             ) from None
-        if not sep:
-            raise InvalidArgument(
-                f"--batching takes DEPLOYMENT=MAX_BATCH_SIZE[/MAX_WAIT_MS]. Got {s!r}.", field="batching"
-            )
     return out
 
 
