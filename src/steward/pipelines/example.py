@@ -79,6 +79,14 @@ gates:                          # pass / fail, stored with the run
   # The model's positive rate differs a lot between men and women in this census; a
   # demographic parity gate makes that visible. Tighten it to 0.1 to see it fail.
   - {metric: demographic_parity_difference, op: "<", value: 0.3}
+  # Once a version is registered and promoted, gate new candidates against it: uncomment
+  # `registry` below and this gate. The champion is scored on this run's evaluation rows;
+  # before the first promotion the gate is "not applicable" (require_champion: true fails it).
+  # - {metric: roc_auc, relative_to: champion, max_degradation: 0.05}
+
+# registry:                     # the registered model these runs are candidates for
+#   model: adult-income
+#   champion: production        # the alias naming the current champion
 
 reproduce:
   tolerance: 0.0                # `steward reproduce RUN_ID` must give bitwise-equal predictions

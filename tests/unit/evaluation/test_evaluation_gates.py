@@ -97,3 +97,22 @@ def test_parse_gates_returns_typed_models() -> None:
     gates = parse_gates([{"metric": "accuracy", "op": ">", "value": 0.8}, {"metric": "mae", "relative_to": "baseline"}])
     assert isinstance(gates[0], MetricGate) and isinstance(gates[1], RelativeGate)
     assert gates[1].describe() == "mae no worse than baseline by more than 0%"
+
+
+def test_unavailable_reference_makes_its_gates_not_applicable_and_others_still_fail_closed() -> None:
+    gates = [
+        {"metric": "roc_auc", "relative_to": "champion", "max_degradation": 0.05},
+        {"metric": "roc_auc", "relative_to": "rival", "max_degradation": 0.05},
+        {"metric": "roc_auc", "relative_to": "baseline", "max_degradation": 0.0},
+    ]
+    champion, rival, baseline = evaluate_gates(
+        gates, {"roc_auc": 0.8}, references={"baseline": {"roc_auc": 0.5}}, unavailable={"champion": "no champion yet"}
+    )
+    assert (champion.passed, champion.applicable, champion.reason) == (True, False, "not applicable: no champion yet")
+    assert not rival.passed and rival.applicable and "no metrics for reference 'rival'" in rival.reason
+    assert baseline.passed and baseline.applicable
+    # a reference that exists is compared, even when also declared unavailable
+    [present] = evaluate_gates(
+        gates[:1], {"roc_auc": 0.8}, references={"champion": {"roc_auc": 0.9}}, unavailable={"champion": "x"}
+    )
+    assert present.applicable and not present.passed and present.threshold == pytest.approx(0.855)

@@ -80,3 +80,18 @@ def test_duplicate_keys_are_refused() -> None:
 def test_stratified_regression_is_refused() -> None:
     with pytest.raises(InvalidArgument, match="stratified split needs a classification task"):
         parse_spec(MINIMAL.replace("classification", "regression"))
+
+
+def test_example_champion_lines_uncommented_make_a_valid_spec() -> None:
+    text = (
+        EXAMPLE_SPEC.replace(
+            "  # - {metric: roc_auc, relative_to: champion", "  - {metric: roc_auc, relative_to: champion"
+        )
+        .replace("# registry:", "registry:")
+        .replace("#   model:", "  model:")
+        .replace("#   champion:", "  champion:")
+    )
+    spec = parse_spec(text)
+    assert spec.registry is not None and (spec.registry.model, spec.registry.champion) == ("adult-income", "production")
+    assert spec.champion_gates and not spec.registry.require_champion
+    assert not parse_spec(EXAMPLE_SPEC).champion_gates
