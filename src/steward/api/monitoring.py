@@ -5,8 +5,9 @@ Reads need ``monitoring:read``; configuring, running and ingesting need ``monito
 ``authorization: {type: Bearer, credentials_file: ...}`` in the scrape config).
 
 The router's lifespan starts the monitoring scheduler, which also runs the notification
-outbox's dispatcher, in the server process (set ``STEWARD_SCHEDULER=false``, or
-``app.state.monitoring_scheduler = False`` before startup, keeps it off).
+outbox's dispatcher, in the server process, a pass every ``STEWARD_SCHEDULER_TICK_S`` seconds
+(set ``STEWARD_SCHEDULER=false``, or ``app.state.monitoring_scheduler = False`` before startup,
+keeps it off).
 """
 
 from __future__ import annotations
@@ -57,7 +58,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         return
     deps = MonitoringDeps.from_runtime(runtime, retrainer=PipelineRetrainer(runtime.settings))
-    scheduler = MonitoringScheduler(deps, dispatcher=Dispatcher(runtime.uow)).start()
+    scheduler = MonitoringScheduler(
+        deps, dispatcher=Dispatcher(runtime.uow), tick_s=runtime.settings.scheduler_tick_s
+    ).start()
     app.state.monitoring_scheduler = scheduler
     try:
         yield
@@ -152,17 +155,30 @@ def run_now(deployment: str, rt: RuntimeDep, _: Write, body: RunIn | None = None
     return outcome.to_dict()
 
 
+def _page_size(max_results: int | None, limit: int | None) -> int:
+    # ``limit`` is the older name of ``max_results``, kept for the clients that send it.
+    return max_results if max_results is not None else limit if limit is not None else 200
+
+
+PageSize = Annotated[int | None, Query(description="Items per page, 1 to 5000 (default 200).")]
+PageToken = Annotated[str | None, Query(description="The next_page_token of the previous page.")]
+
+
 @router.get(f"{PREFIX}/deployments/{{deployment}}/runs")
 def list_runs(
     deployment: str,
     rt: RuntimeDep,
     _: Read,
     window: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=5000)] = 200,
+    max_results: PageSize = None,
+    page_token: PageToken = None,
+    limit: PageSize = None,
 ) -> dict[str, Any]:
+    """Runs newest first, a page at a time: pass ``next_page_token`` back as ``page_token``."""
+    size = _page_size(max_results, limit)
     with rt.uow() as uow:
-        runs = results.list_runs(uow, deployment, window=window, limit=limit)
-    return {"items": [r.to_dict() for r in runs]}
+        page = results.runs_page(uow, deployment, window=window, max_results=size, page_token=page_token)
+    return {"items": [r.to_dict() for r in page.items], "next_page_token": page.next_page_token}
 
 
 @router.get(f"{PREFIX}/deployments/{{deployment}}/timeseries")
@@ -275,11 +291,15 @@ def list_alerts(
     _: Read,
     deployment: str | None = None,
     state: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=5000)] = 200,
+    max_results: PageSize = None,
+    page_token: PageToken = None,
+    limit: PageSize = None,
 ) -> dict[str, Any]:
+    """Alerts newest first, a page at a time: pass ``next_page_token`` back as ``page_token``."""
+    size = _page_size(max_results, limit)
     with rt.uow() as uow:
-        alerts = results.list_alerts(uow, deployment=deployment, state=state, limit=limit)
-    return {"items": [a.to_dict() for a in alerts]}
+        page = results.alerts_page(uow, deployment=deployment, state=state, max_results=size, page_token=page_token)
+    return {"items": [a.to_dict() for a in page.items], "next_page_token": page.next_page_token}
 
 
 @router.get(f"{PREFIX}/alerts/{{alert_id}}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -63,10 +63,16 @@ class MonitoringRepository:
         since: int | None = None,
         limit: int = 500,
         newest_first: bool = True,
+        after: tuple[int, str] | None = None,
     ) -> list[RunRow]:
+        """Runs of ``deployment``; ``after`` is the (created_at, id) of the last one of the
+        previous page (newest first only)."""
         q = select(RunRow).where(RunRow.deployment == deployment)
         if window is not None:
             q = q.where(RunRow.window == window)
+        if after is not None:
+            t, key = after
+            q = q.where(or_(RunRow.created_at < t, and_(RunRow.created_at == t, RunRow.id < key)))
         if since is not None:
             q = q.where(RunRow.created_at >= since)
         order = (RunRow.created_at.desc(), RunRow.id.desc()) if newest_first else (RunRow.created_at, RunRow.id)
@@ -117,8 +123,19 @@ class MonitoringRepository:
     def alert(self, alert_id: str) -> AlertRow | None:
         return self.session.get(AlertRow, alert_id)
 
-    def alerts(self, *, deployment: str | None = None, state: str | None = None, limit: int = 200) -> list[AlertRow]:
+    def alerts(
+        self,
+        *,
+        deployment: str | None = None,
+        state: str | None = None,
+        limit: int = 200,
+        after: tuple[int, str] | None = None,
+    ) -> list[AlertRow]:
+        """Alerts newest first; ``after`` is the (fired_at, id) of the last one of the previous page."""
         q = select(AlertRow)
+        if after is not None:
+            t, key = after
+            q = q.where(or_(AlertRow.fired_at < t, and_(AlertRow.fired_at == t, AlertRow.id > key)))
         if deployment is not None:
             q = q.where(AlertRow.deployment == deployment)
         if state is not None:

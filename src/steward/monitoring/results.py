@@ -7,9 +7,12 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from steward.core.errors import InvalidArgument, NotFound
+from steward.core.pagination import Page, check_page_size, decode_token, encode_token
 from steward.monitoring.models import AlertView, RunView
 from steward.monitoring.tables import AlertRow, RunRow
 from steward.monitoring.windows import WindowSpec
+
+MAX_PAGE = 5000
 
 if TYPE_CHECKING:
     from steward.artifacts.blobs import BlobStore
@@ -56,6 +59,59 @@ def alert_view(row: AlertRow) -> AlertView:
     )
 
 
+def runs_page(
+    uow: UnitOfWork,
+    deployment: str,
+    *,
+    window: str | None = None,
+    max_results: int = 200,
+    page_token: str | None = None,
+) -> Page[RunView]:
+    """A page of runs, newest first, with keyset pagination on (created_at, id)."""
+    check_page_size(max_results, MAX_PAGE)
+    text = WindowSpec.parse(window).text if window else None
+    state = decode_token(page_token)
+    after = _after(state, page_token)
+    rows = uow.monitoring.runs(deployment, window=text, limit=max_results + 1, after=after)
+    more = len(rows) > max_results
+    rows = rows[:max_results]
+    token = encode_token({"t": rows[-1].created_at, "id": rows[-1].id}) if more else None
+    return Page([run_view(r) for r in rows], token)
+
+
+def alerts_page(
+    uow: UnitOfWork,
+    *,
+    deployment: str | None = None,
+    state: str | None = None,
+    max_results: int = 200,
+    page_token: str | None = None,
+) -> Page[AlertView]:
+    """A page of alerts, newest first, with keyset pagination on (fired_at, id)."""
+    check_page_size(max_results, MAX_PAGE)
+    _check_state(state)
+    after = _after(decode_token(page_token), page_token)
+    rows = uow.monitoring.alerts(deployment=deployment, state=state, limit=max_results + 1, after=after)
+    more = len(rows) > max_results
+    rows = rows[:max_results]
+    token = encode_token({"t": rows[-1].fired_at, "id": rows[-1].id}) if more else None
+    return Page([alert_view(r) for r in rows], token)
+
+
+def _after(state: dict[str, Any] | None, token: str | None) -> tuple[int, str] | None:
+    if state is None:
+        return None
+    try:
+        return int(state["t"]), str(state["id"])
+    except (KeyError, TypeError, ValueError):
+        raise InvalidArgument(f"The page_token is not one this server issued: {token!r}.", field="page_token") from None
+
+
+def _check_state(state: str | None) -> None:
+    if state is not None and state not in ("firing", "resolved"):
+        raise InvalidArgument(f"The 'state' must be 'firing' or 'resolved'. Got {state!r} instead.", field="state")
+
+
 def list_runs(uow: UnitOfWork, deployment: str, *, window: str | None = None, limit: int = 200) -> list[RunView]:
     if not 1 <= limit <= 5000:
         raise InvalidArgument(f"The 'limit' parameter must be in [1, 5000]. Got {limit} instead.", field="limit")
@@ -83,8 +139,7 @@ def run_report(uow: UnitOfWork, blobs: BlobStore, run_id: str) -> dict[str, Any]
 def list_alerts(
     uow: UnitOfWork, *, deployment: str | None = None, state: str | None = None, limit: int = 200
 ) -> list[AlertView]:
-    if state is not None and state not in ("firing", "resolved"):
-        raise InvalidArgument(f"The 'state' must be 'firing' or 'resolved'. Got {state!r} instead.", field="state")
+    _check_state(state)
     return [alert_view(r) for r in uow.monitoring.alerts(deployment=deployment, state=state, limit=limit)]
 
 
