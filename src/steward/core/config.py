@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     sqlite_synchronous: str = Field(default="FULL", description="SQLite PRAGMA synchronous (FULL is durable).")
     log_json: bool = True
     scheduler: bool = Field(default=True, description="Run scheduled jobs (monitoring windows) in this process.")
+    scheduler_tick_s: float = Field(default=30.0, gt=0, description="Seconds between the scheduler's passes.")
     secure_cookies: bool = False
     demo: bool = Field(default=True, description="Seed a demo on the first start of a store without user data.")
 
