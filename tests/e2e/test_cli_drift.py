@@ -125,3 +125,49 @@ def test_monitor_configure_and_run_from_the_command_line(tmp_path: Path) -> None
     [run] = doc["runs"]
     assert run["window"] == "1d" and run["rows"] == 800 and run["metrics"]["data_drift_share"] == 1 / 16
     assert [(a["rule"], a["action"]) for a in doc["alerts"]] == [("data_drift", "fire")]
+
+
+@pytest.mark.parametrize("drift", [True, False])
+def test_multivariate_section_on_injected_drift_and_a_random_split(tmp_path: Path, drift: bool) -> None:
+    """``--multivariate``: the domain classifier's AUC against its threshold and the PCA
+    reconstruction error's change against its band, both in the JSON and in the HTML report."""
+    ref_path, cur_path, _, _ = _files(tmp_path, drift=drift)
+    report = tmp_path / "drift.html"
+    out = steward(
+        tmp_path,
+        "drift",
+        "-r",
+        str(ref_path),
+        "-c",
+        str(cur_path),
+        "--categorical",
+        CATEGORICAL,
+        "--multivariate",
+        "--json",
+        "--report",
+        str(report),
+    )
+    assert out.returncode == 0, out.stderr
+    section = json.loads(out.stdout)["multivariate"]
+    dc, pca = section["domain_classifier"], section["reconstruction_error"]
+    assert dc["threshold"] == 0.65 and dc["n_reference"] == dc["n_current"] == 800
+    assert pca["change"] == pytest.approx(pca["current"] - pca["reference"])
+    assert pca["lower_threshold"] < pca["reference"] < pca["upper_threshold"]
+    if drift:  # older, more spread ages and a changed marital mix
+        assert dc["auc"] > 0.8 and dc["drifted"] and pca["change"] > 0 and pca["drifted"]
+        assert section["drift_detected"] is True
+    else:
+        assert 0.4 < dc["auc"] < 0.6 and not dc["drifted"] and not pca["drifted"]
+        assert section["drift_detected"] is False
+    page = report.read_text()
+    assert "id='multivariate'" in page and "data-method='domain_classifier'" in page
+    assert page.count('<span class="drift">drift</span>') >= (2 if drift else 0)
+
+
+def test_multivariate_is_refused_with_dask(tmp_path: Path) -> None:
+    ref_path, cur_path, _, _ = _files(tmp_path, drift=False, n=100)
+    out = steward(
+        tmp_path, "drift", "-r", str(ref_path), "-c", str(cur_path), "--multivariate", "--dask", "tcp://127.0.0.1:1"
+    )
+    assert out.returncode == 2 and "--multivariate does not run with --dask" in out.stderr
+    assert "Traceback" not in out.stderr

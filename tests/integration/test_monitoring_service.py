@@ -67,7 +67,7 @@ class FakeRetrainer:
         self, pipeline: str, reason: Mapping[str, Any], on_done: Callable[[dict[str, Any]], None]
     ) -> dict[str, Any]:
         self.calls.append((pipeline, dict(reason)))
-        on_done({"status": "succeeded", "pipeline": pipeline, "run_id": "r-123"})
+        on_done({"status": "finished", "pipeline": pipeline, "run_id": "r-123"})
         return {"status": "running", "pipeline": pipeline}
 
 
@@ -184,8 +184,8 @@ def test_injected_drift_is_detected_alerted_deduplicated_and_resolved(
     assert report["drift_detected"] is False  # the dataset verdict needs half the columns, as Evidently's
     assert html_sha is not None and b"Plotly" in runtime.blobs.get(html_sha)
     assert retrainer.calls and retrainer.calls[0][0] == "pipelines/acs.yaml"
-    assert alert.retrain is not None and alert.retrain["status"] == "succeeded"
-    assert [e["action"] for e in events][:2] == ["fire", "retrain_succeeded"]
+    assert alert.retrain is not None and alert.retrain["status"] == "finished"
+    assert [e["action"] for e in events][:2] == ["fire", "retrain_finished"]
 
     # Still drifted an hour later: the same alert keeps firing, and nobody is told twice.
     deps.clock = Clock(T0 + 2 * DAY + HOUR)
@@ -417,3 +417,47 @@ def test_the_scheduler_runs_a_due_monitor_once_across_replicas(runtime: Runtime)
         assert len(uow.monitoring.runs("acs")) == 2
         lease = uow.monitoring.lease("monitor:acs")
         assert lease is not None and lease.holder == "replica-b"
+
+
+MULTIVARIATE = """
+reference: {window: {first: 1d}}
+channels: [ops]
+options: {multivariate: true}
+rules:
+  domain_classifier:  {threshold: 0.65, window: 1d, severity: warning}
+  multivariate_drift: {threshold: 1.0,  window: 1d, severity: warning}
+"""
+
+
+@pytest.mark.parametrize("drift", [True, False])
+def test_multivariate_drift_in_a_monitor_run_its_report_and_the_api(
+    runtime: Runtime, api: httpx.Client, hook: tuple[HttpReceiver, str], drift: bool
+) -> None:
+    """``options.multivariate``: the domain classifier and the PCA reconstruction error on row
+    samples of the log, their metrics for rules, a ``multivariate`` section in the JSON and HTML
+    reports; injected drift fires both rules, a seeded random split neither."""
+    receiver, url = hook
+    _setup(runtime, url, MULTIVARIATE)
+    ref, cur = _split(seed=11 if drift else 21)
+    _stream(runtime, ref, T0, "day0")
+    _stream(runtime, _inject(cur, seed=12) if drift else cur, T0 + DAY, "day1")
+
+    resp = api.post("/api/v1/monitoring/deployments/acs/runs", json={"at": T0 + 2 * DAY})
+
+    assert resp.status_code == 200, resp.text
+    [run] = [r for r in resp.json()["runs"] if r["window"] == "1d"]
+    fired = sorted(a["rule"] for a in resp.json()["alerts"] if a["action"] == "fire")
+    report = api.get(f"/api/v1/monitoring/runs/{run['id']}/report").json()
+    section = report["multivariate"]
+    dc, pca = section["domain_classifier"], section["reconstruction_error"]
+    assert dc["n_current"] == 3000 and pca["n_reference"] == 3000
+    assert run["metrics"]["domain_classifier_auc"] == pytest.approx(dc["auc"])
+    assert run["metrics"]["multivariate_drift"] == pytest.approx(pca["current"] / pca["upper_threshold"])
+    page = api.get(f"/api/v1/monitoring/runs/{run['id']}/report.html").text
+    assert "id='multivariate'" in page and "data-method='reconstruction_error'" in page
+    if drift:
+        assert dc["auc"] > 0.8 and dc["drifted"] and pca["change"] > 0 and pca["drifted"]
+        assert fired == ["domain_classifier", "multivariate_drift"] and len(receiver.requests) == 2
+    else:
+        assert dc["auc"] < 0.6 and not dc["drifted"] and not pca["drifted"] and not section["drift_detected"]
+        assert fired == [] and receiver.requests == []

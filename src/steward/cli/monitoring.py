@@ -67,8 +67,9 @@ def run(
     deps = _deps()
     with _steps(quiet or as_json) as step:
         outcome = run_monitor(deps, deployment, now_ms=parse_iso(at) if at else None, windows=window, progress=step)
+    retraining = _wait_for_retraining(deps, outcome, quiet)
     if as_json:
-        emit_json(outcome.to_dict())
+        emit_json({**outcome.to_dict(), "retraining": retraining})
         return
     keys: tuple[str, ...] = ("rows", "labelled_rows", "data_drift_share", "prediction_drift", "estimated_accuracy")
     keys = (*keys, "accuracy", "latency_p95_ms", "error_rate")
@@ -88,6 +89,31 @@ def run(
         console.print(f"alert {change.rule}: {change.action} ({change.severity}, value {_fmt(change.value)})")
     for r in outcome.runs:
         console.print(f"report {r.window}: steward monitor report {r.id} --html report.html")
+
+
+def _wait_for_retraining(deps: Any, outcome: Any, quiet: bool) -> list[dict[str, Any]]:
+    """Wait for the retraining runs this command started (their outcome is recorded when they
+    end, and this process would take that with it), then read back each fired alert's."""
+    from steward.monitoring.results import get_alert
+
+    retrainer = deps.retrainer
+    pending = retrainer.running() if retrainer is not None else []
+    if pending:
+        if not quiet:
+            names = ", ".join(f"{Path(p['pipeline']).name} (pid {p['pid']})" for p in pending)
+            err_console.print(f"Retraining: waiting for steward train {names} ...")
+        retrainer.wait()
+    found: list[dict[str, Any]] = []
+    with context.runtime().uow() as uow:
+        for change in outcome.alerts:
+            if change.action == "fire" and change.alert_id:
+                alert, _ = get_alert(uow, change.alert_id)
+                if alert.retrain is not None:
+                    found.append({"alert_id": alert.id, "rule": alert.rule, **alert.retrain})
+    for r in found if not quiet else []:
+        detail = f"run {r['run_id']}" if r.get("run_id") else r.get("error") or r.get("reason") or ""
+        err_console.print(f"Retraining for {r['rule']}: {r['status']} {detail}".rstrip())
+    return found
 
 
 @monitor_app.command("configure")
@@ -263,6 +289,9 @@ def drift(
     threshold: Annotated[list[str] | None, typer.Option(help="COLUMN=THRESHOLD.")] = None,
     drift_share: Annotated[float, typer.Option(help="Share of drifted columns for dataset drift.")] = 0.5,
     evidently: Annotated[bool, typer.Option(help="Evidently's rules unchanged (no FDR, no calibration).")] = False,
+    multivariate: Annotated[
+        bool, typer.Option("--multivariate", help="Also a domain classifier (AUC) and the PCA reconstruction error.")
+    ] = False,
     dask: Annotated[
         str | None, typer.Option("--dask", help="Dask scheduler address: sketch Parquet partitions on the cluster.")
     ] = None,
@@ -272,6 +301,8 @@ def drift(
     from steward.monitoring.files import compare_files
 
     if dask is not None:
+        if multivariate:
+            raise InvalidArgument("--multivariate does not run with --dask: drop one of them.", field="multivariate")
         _drift_on_dask(reference, current, dask, columns=_split(columns) or None, categorical=_split(categorical))
         return
 
@@ -285,6 +316,7 @@ def drift(
             thresholds=_pairs(threshold, "--threshold", float),
             drift_share=drift_share,
             evidently=evidently,
+            multivariate=multivariate,
             progress=progress,
         )
     doc = result.document(reference=str(reference), current=str(current))
@@ -314,8 +346,23 @@ def drift(
     )
     verdict = "[red]detected[/]" if doc["drift_detected"] else "[green]not detected[/]"
     console.print(f"Dataset drift {verdict}: {doc['n_drifted']} of {doc['n_columns']} columns drifted.")
+    if doc.get("multivariate"):
+        _print_multivariate(doc["multivariate"])
     if report_path is not None:
         console.print(f"Report: {report_path}")
+
+
+def _print_multivariate(section: dict[str, Any]) -> None:
+    dc, rc = section.get("domain_classifier"), section.get("reconstruction_error")
+    if dc:
+        flag = " DRIFT" if dc["drifted"] else ""
+        console.print(f"Domain classifier AUC {_fmt(dc['auc'])} (drift above {_fmt(dc['threshold'])}){flag}")
+    if rc:
+        flag = " DRIFT" if rc["drifted"] else ""
+        band = f"{_fmt(rc['lower_threshold'])}-{_fmt(rc['upper_threshold'])}"
+        console.print(f"PCA reconstruction error {_fmt(rc['current'])} vs {_fmt(rc['reference'])} (band {band}){flag}")
+    for note in section.get("notes") or []:
+        console.print(f"multivariate: {note}")
 
 
 def _drift_on_dask(

@@ -23,7 +23,9 @@ from steward.monitoring.drift import (
 from steward.monitoring.multivariate import (
     DomainClassifierDrift,
     MultivariateDriftResult,
+    MultivariateReport,
     ReconstructionDrift,
+    multivariate_drift,
 )
 from steward.monitoring.performance_estimation import CBPE, PerformanceEstimate
 from steward.monitoring.sketches import (
@@ -52,6 +54,7 @@ __all__ = [
     "JensenShannonDrift",
     "KSDrift",
     "MultivariateDriftResult",
+    "MultivariateReport",
     "NumericSketch",
     "PerformanceEstimate",
     "PsiDrift",
@@ -60,6 +63,7 @@ __all__ = [
     "ZTestDrift",
     "default_method",
     "make_detector",
+    "multivariate_drift",
     "register_drift_method",
     "sketch_column",
     "sketch_frame",

@@ -5,7 +5,9 @@
   ``steward.notify`` outbox and has its dispatcher send them (Slack-compatible and signed
   webhooks, email; retries; the delivery log). :class:`MemorySink` keeps them in a list.
 * :class:`RetrainLauncher`: what a rule with ``retrain: true`` starts. :class:`PipelineRetrainer`
-  runs ``steward train SPEC`` (the pipeline runner's entry point) as a child process.
+  runs ``steward train SPEC`` (the pipeline runner's entry point) as a child process; its outcome
+  (``finished`` with the run id, or ``failed`` with the error) is recorded when the child ends,
+  so a short-lived caller (the CLI) must :meth:`~PipelineRetrainer.wait` for what it started.
 * :func:`scrape_counters`: the model server's request counters, read from its ``/metrics``.
 """
 
@@ -17,6 +19,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -114,7 +117,8 @@ class RetrainLauncher(Protocol):
 class PipelineRetrainer:
     """Launches ``steward train SPEC`` (the training pipeline's public entry point) as a child
     process, so a user's training code can neither crash nor block the server; a thread waits
-    for it and reports the run it made.
+    for it and reports the run it made. The thread is a daemon (a server is not held up on exit
+    by a training run): a process that must see the outcome recorded calls :meth:`wait`.
 
     The child gets the store's settings (home, database, artifact root) in its environment.
     """
@@ -124,6 +128,7 @@ class PipelineRetrainer:
         self.base_dir = base_dir
         self.timeout_s = timeout_s
         self.threads: list[threading.Thread] = []
+        self.started: list[dict[str, Any]] = []
 
     def _resolve(self, pipeline: str) -> Path:
         path = Path(pipeline)
@@ -168,7 +173,7 @@ class PipelineRetrainer:
                 out, err = proc.communicate()
             run_id = _run_id(out)
             if proc.returncode == 0:
-                on_done({"status": "succeeded", "pipeline": str(path), "run_id": run_id})
+                on_done({"status": "finished", "pipeline": str(path), "run_id": run_id})
             else:
                 tail = (err or out or "").strip().splitlines()[-1:] or [""]
                 on_done(
@@ -183,8 +188,21 @@ class PipelineRetrainer:
 
         thread = threading.Thread(target=wait, name="steward-retrain", daemon=True)
         self.threads.append(thread)
+        status = {"status": "running", "pipeline": str(path), "pid": proc.pid, "reason": dict(reason)}
+        self.started.append(status)
         thread.start()
-        return {"status": "running", "pipeline": str(path), "pid": proc.pid, "reason": dict(reason)}
+        return status
+
+    def running(self) -> list[dict[str, Any]]:
+        """The launches whose outcome is not recorded yet."""
+        return [s for s, t in zip(self.started, self.threads, strict=True) if t.is_alive()]
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Block until every launched run ended and its outcome was recorded; False on timeout."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        for thread in self.threads:
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in self.threads)
 
 
 def _run_id(out: str | None) -> str | None:

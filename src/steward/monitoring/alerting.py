@@ -219,6 +219,6 @@ def set_retrain(uow: UnitOfWork, alert_id: str, status: dict[str, Any]) -> None:
     """Record the retraining an alert started; a finished run reported by the retrainer's
     thread wins over the "running" status set after launch."""
     row = uow.monitoring.alert(alert_id)
-    finished = row is not None and (row.retrain or {}).get("status") in ("succeeded", "failed")
+    finished = row is not None and (row.retrain or {}).get("status") in ("finished", "failed")
     if row is not None and not (status.get("status") == "running" and finished):
         row.retrain = dict(status)

@@ -73,6 +73,7 @@ METRICS: dict[str, MetricInfo] = {
     "prediction_drift": MetricInfo("prediction_drift", "above", "score", 100, "drift score of the prediction"),
     "score_drift": MetricInfo("score_drift", "above", "score", 100, "drift score of the positive-class score"),
     "multivariate_drift": MetricInfo("multivariate_drift", "above", "ratio", 200, "reconstruction error / reference"),
+    "domain_classifier": MetricInfo("domain_classifier_auc", "above", "auc", 200, "AUC telling window from reference"),
     "latency_p50": MetricInfo("latency_p50_ms", "above", "ms", 1, "median request latency", "requests"),
     "latency_p95": MetricInfo("latency_p95_ms", "above", "ms", 1, "95th percentile of request latency", "requests"),
     "latency_p99": MetricInfo("latency_p99_ms", "above", "ms", 1, "99th percentile of request latency", "requests"),

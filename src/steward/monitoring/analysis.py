@@ -6,8 +6,11 @@ labels arrived (four narrow columns), the request counters of the window, and th
 
 * data drift per feature and the dataset verdict (:class:`~steward.monitoring.DatasetDrift`,
   Evidently's choice of test per column, FDR control and calibrated thresholds);
-* prediction drift (the prediction; and the positive-class score of a binary classifier);
-* multivariate drift by PCA reconstruction error on row samples (when asked);
+* prediction drift (the prediction; and the positive-class score of a binary classifier), each
+  tested as a feature is: Evidently's choice by type and reference size, unless
+  ``prediction_method`` / ``score_method`` (and ``*_threshold``) say otherwise;
+* multivariate drift on row samples (when asked): a domain classifier's AUC and the PCA
+  reconstruction error;
 * latency percentiles (per request) and the error rate;
 * label-free estimated performance (CBPE), and, over the labelled rows, the realised
   performance and the concept-drift test on the error rate.
@@ -25,16 +28,15 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from steward.core.errors import InvalidArgument
 from steward.monitoring.concept import ConceptDrift, ConceptDriftResult, classification_metrics
 from steward.monitoring.dataset_drift import DatasetDrift, DatasetDriftReport
-from steward.monitoring.drift import DriftResult, make_detector
-from steward.monitoring.multivariate import MultivariateDriftResult, ReconstructionDrift
+from steward.monitoring.drift import DRIFT_METHODS, DriftResult, default_method, make_detector, n_unique_union
+from steward.monitoring.multivariate import MultivariateReport, multivariate_drift
 from steward.monitoring.performance_estimation import CBPE, PerformanceEstimate
 from steward.monitoring.reference import Reference, positive_label
-from steward.monitoring.sketches import ColumnSketch, NumericSketch
+from steward.monitoring.sketches import ColumnSketch
 from steward.monitoring.summaries import SegmentSummary
 from steward.monitoring.windows import Window
 
@@ -50,9 +52,19 @@ class DriftOptions(BaseModel):
     methods: dict[str, str] = Field(default_factory=dict)
     thresholds: dict[str, float] = Field(default_factory=dict)
     prediction_method: str | None = None
+    prediction_threshold: float | None = Field(default=None, gt=0)
+    score_method: str | None = None
+    score_threshold: float | None = Field(default=None, gt=0)
     drift_share: float = Field(default=0.5, gt=0, le=1)
     false_alarm_rate: float = Field(default=0.05, gt=0, lt=1)
     multivariate: bool = False
+
+    @field_validator("prediction_method", "score_method")
+    @classmethod
+    def _known_method(cls, value: str | None) -> str | None:
+        if value is not None and value not in DRIFT_METHODS:
+            raise ValueError(f"must be one of {sorted(DRIFT_METHODS)}, got {value!r}")
+        return value
 
 
 @dataclass(frozen=True)
@@ -81,7 +93,7 @@ class WindowAnalysis:
     drift: DatasetDriftReport | None = None
     prediction_drift: DriftResult | None = None
     score_drift: DriftResult | None = None
-    multivariate: MultivariateDriftResult | None = None
+    multivariate: MultivariateReport | None = None
     latency: dict[str, float] = field(default_factory=dict)
     counts: RequestCounts | None = None
     estimated: PerformanceEstimate | None = None
@@ -100,12 +112,17 @@ class WindowAnalysis:
             m["data_drift_share"] = self.drift.share_drifted
             m["n_drifted"] = float(self.drift.n_drifted)
             m["data_drift_detected"] = float(self.drift.drifted)
-        if self.prediction_drift is not None:
-            m["prediction_drift"] = _finite(self.prediction_drift.statistic)
-        if self.score_drift is not None:
-            m["score_drift"] = _finite(self.score_drift.statistic)
-        if self.multivariate is not None and self.multivariate.upper_threshold > 0:
-            m["multivariate_drift"] = self.multivariate.statistic / self.multivariate.upper_threshold
+        for key, result in (("prediction_drift", self.prediction_drift), ("score_drift", self.score_drift)):
+            if result is not None:
+                m[key] = drift_score(result)
+                m[f"{key}_detected"] = float(result.drifted)
+        if self.multivariate is not None:
+            pca, dc = self.multivariate.reconstruction, self.multivariate.domain_classifier
+            if pca is not None and pca.upper_threshold > 0:
+                m["multivariate_drift"] = pca.statistic / pca.upper_threshold
+            if dc is not None:
+                m["domain_classifier_auc"] = dc.statistic
+            m["multivariate_drift_detected"] = float(self.multivariate.drifted)
         for key, value in self.latency.items():
             m[f"latency_{key}_ms"] = value
         if self.counts is not None:
@@ -124,6 +141,13 @@ class WindowAnalysis:
             m["concept_drift_p_value"] = self.concept.p_value
             m["concept_error_rate_change"] = self.concept.error_rate_current - self.concept.error_rate_reference
         return m
+
+
+def drift_score(result: DriftResult) -> float | None:
+    """The number a ``prediction_drift`` / ``score_drift`` rule compares: the distance, or the
+    test's effect size (KS D, Cramer's V, Cohen's h) when the chosen test gives a p-value, so a
+    threshold keeps one scale whichever test the sample size picks."""
+    return _finite(result.effect_size if result.is_test else result.statistic)
 
 
 def _finite(value: float) -> float | None:
@@ -159,12 +183,14 @@ def analyse(
     )
     if current.primary_rows:
         out.drift = _data_drift(current, reference.summary, opts, out.notes)
-        out.prediction_drift = _column_drift(reference.summary.prediction, current.prediction, opts.prediction_method)
-        out.score_drift = _column_drift(reference.summary.score, current.score, None)
+        out.prediction_drift = _column_drift(
+            reference.summary.prediction, current.prediction, opts.prediction_method, opts.prediction_threshold
+        )
+        out.score_drift = _column_drift(reference.summary.score, current.score, opts.score_method, opts.score_threshold)
     if current.latency is not None and current.latency.count_:
         q = current.latency.quantile([0.5, 0.95, 0.99])
         out.latency = {"p50": float(q[0]), "p95": float(q[1]), "p99": float(q[2]), "mean": current.latency.mean_}
-    if opts.multivariate and rows is not None and reference.rows is not None and len(rows) >= 50:
+    if opts.multivariate:
         out.multivariate = _multivariate(reference.rows, rows, out.notes)
     if labelled is not None and labelled.num_rows:
         _performance(out, reference, labelled, cbpe)
@@ -199,20 +225,27 @@ def _data_drift(
     return detector.score({c: pair[1] for c, pair in columns.items()})
 
 
-def _column_drift(ref: ColumnSketch | None, cur: ColumnSketch | None, method: str | None) -> DriftResult | None:
+def _column_drift(
+    ref: ColumnSketch | None, cur: ColumnSketch | None, method: str | None, threshold: float | None
+) -> DriftResult | None:
+    """One column's drift by ``method``, else by the test Evidently picks for its type, reference
+    size and distinct values (as :class:`~steward.monitoring.DatasetDrift` does for features)."""
     if ref is None or cur is None or ref.kind != cur.kind or not ref.count_ or not cur.count_:
         return None
-    name = method or ("wasserstein" if isinstance(ref, NumericSketch) else "jensenshannon")
-    return make_detector(name).fit(ref).score(cur)
+    name = method or default_method(ref.kind, ref.count_, n_unique_union(ref, cur))
+    return make_detector(name, threshold).fit(ref).score(cur)
 
 
-def _multivariate(reference: pd.DataFrame, current: pd.DataFrame, notes: list[str]) -> MultivariateDriftResult | None:
-    columns = [c for c in reference.columns if c in current.columns]
-    try:
-        return ReconstructionDrift(columns=columns, n_windows=100).fit(reference).score(current[columns])
-    except (InvalidArgument, ValueError) as exc:
-        notes.append(f"multivariate drift skipped: {exc}")
+def _multivariate(
+    reference: pd.DataFrame | None, current: pd.DataFrame | None, notes: list[str]
+) -> MultivariateReport | None:
+    if reference is None or current is None:
+        side = "reference" if reference is None else "window"
+        notes.append(f"multivariate drift skipped: no row sample of the {side}")
         return None
+    report = multivariate_drift(reference, current)
+    notes.extend(f"multivariate: {n}" for n in report.notes)
+    return report
 
 
 def fit_cbpe(reference: Reference) -> CBPE | None:

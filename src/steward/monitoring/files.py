@@ -8,6 +8,9 @@ approximations apply (:mod:`steward.monitoring.sketches`).
 Column kinds come from the reference's types (numbers numerical, the rest categorical);
 ``categorical`` forces columns categorical (integer codes, say). ``evidently=True`` applies
 Evidently's per-column rules unchanged (no FDR control, no calibrated thresholds).
+``multivariate=True`` also keeps a uniform sample of rows of each side while reading (at most
+``ROW_SAMPLE``) and adds the domain classifier's AUC and the PCA reconstruction error
+(:func:`~steward.monitoring.multivariate.multivariate_drift`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -24,10 +28,12 @@ import pyarrow.parquet as pq
 
 from steward.core.errors import InvalidArgument
 from steward.monitoring.dataset_drift import DatasetDrift, DatasetDriftReport
+from steward.monitoring.multivariate import MultivariateReport, multivariate_drift
 from steward.monitoring.report import dataset_report
 from steward.monitoring.sketches import DEFAULT_SAMPLE_CAP, ColumnKind, ColumnSketch, infer_kind, sketch_frame
 
 BATCH_ROWS = 65_536
+ROW_SAMPLE = 5_000
 
 
 @dataclass
@@ -35,9 +41,33 @@ class FileDrift:
     report: DatasetDriftReport
     reference: dict[str, ColumnSketch]
     current: dict[str, ColumnSketch]
+    multivariate: MultivariateReport | None = None
 
     def document(self, **context: Any) -> dict[str, Any]:
-        return dataset_report(self.report, self.reference, self.current, **context)
+        doc = dataset_report(self.report, self.reference, self.current, **context)
+        if self.multivariate is not None:
+            doc["multivariate"] = self.multivariate.to_dict()
+        return doc
+
+
+class RowSample:
+    """A uniform sample of at most ``size`` rows of a stream of frames: each row draws a random
+    key and the ``size`` smallest keys are kept, so memory holds one batch and the sample."""
+
+    def __init__(self, size: int, random_state: int) -> None:
+        self.size = size
+        self.rng = np.random.default_rng(random_state)
+        self.frame: pd.DataFrame | None = None
+        self.keys = np.empty(0)
+
+    def add(self, frame: pd.DataFrame) -> None:
+        keys = np.concatenate([self.keys, self.rng.random(len(frame))])
+        both = frame if self.frame is None else pd.concat([self.frame, frame], ignore_index=True)
+        keep = np.sort(np.argsort(keys, kind="stable")[: self.size])
+        self.frame, self.keys = both.iloc[keep].reset_index(drop=True), keys[keep]
+
+    def rows(self) -> pd.DataFrame:
+        return self.frame if self.frame is not None else pd.DataFrame()
 
 
 def _open(path: Path) -> tuple[pa.Schema, Callable[[], Iterator[pa.RecordBatch]], int | None]:
@@ -74,7 +104,11 @@ def _kinds(schema: pa.Schema, columns: Sequence[str] | None, categorical: Sequen
 
 
 def _frames(
-    batches: Iterator[pa.RecordBatch], names: list[str], on_rows: Callable[[int], None], categorical: set[str]
+    batches: Iterator[pa.RecordBatch],
+    names: list[str],
+    on_rows: Callable[[int], None],
+    categorical: set[str],
+    sample: RowSample | None = None,
 ) -> Iterator[pd.DataFrame]:
     for batch in batches:
         frame = batch.select(names).to_pandas()
@@ -83,6 +117,8 @@ def _frames(
                 frame[c].astype(object).where(frame[c].notna(), None).map(lambda v: None if v is None else str(v))
             )
         on_rows(batch.num_rows)
+        if sample is not None:
+            sample.add(frame)
         yield frame
 
 
@@ -96,6 +132,7 @@ def compare_files(
     thresholds: Mapping[str, float] | None = None,
     drift_share: float = 0.5,
     evidently: bool = False,
+    multivariate: bool = False,
     sample_cap: int = DEFAULT_SAMPLE_CAP,
     random_state: int = 0,
     progress: Callable[[str, int, int | None], None] | None = None,
@@ -111,6 +148,7 @@ def compare_files(
     names = list(kinds)
     cats = {c for c, k in kinds.items() if k == "categorical"}
     sketches: list[dict[str, ColumnSketch]] = []
+    samples: list[RowSample] = []
     for side, batches, total, seed in (
         ("reference", ref_batches, ref_rows, random_state),
         ("current", cur_batches, cur_rows, random_state + 1),
@@ -122,7 +160,9 @@ def compare_files(
             if progress is not None:
                 progress(side, done[0], total)
 
-        frames = _frames(batches(), names, on_rows, cats)
+        sample = RowSample(ROW_SAMPLE, seed) if multivariate else None
+        samples += [sample] if sample is not None else []
+        frames = _frames(batches(), names, on_rows, cats, sample)
         sketches.append(sketch_frame(frames, kinds, sample_cap=sample_cap, random_state=seed))
     ref, cur = sketches
     for side, found in (("reference", ref), ("current", cur)):
@@ -138,4 +178,7 @@ def compare_files(
         random_state=random_state,
     )
     report = detector.fit(ref).score(cur)
-    return FileDrift(report, ref, cur)
+    multi = None
+    if multivariate:
+        multi = multivariate_drift(samples[0].rows(), samples[1].rows(), columns=names, random_state=random_state)
+    return FileDrift(report, ref, cur, multi)

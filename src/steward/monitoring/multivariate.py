@@ -38,6 +38,7 @@ from sklearn.decomposition import PCA
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from steward.core.errors import InvalidArgument, UserCodeError
 from steward.monitoring._validation import check_float, check_int
@@ -107,6 +108,8 @@ class DomainClassifierDrift:
         max_rows: rows sampled from each side (bounds the training cost).
         estimator: a scikit-learn classifier; default a histogram gradient boosting model.
         random_state: seed of sampling, folds and the default estimator.
+        n_threads: OpenMP threads of the training (None: all cores). One by default: in a
+            server sharing its cores, OpenMP's spinning threads slow a fit down many times over.
     """
 
     def __init__(
@@ -118,6 +121,7 @@ class DomainClassifierDrift:
         max_rows: int = 10_000,
         estimator: ClassifierMixin | None = None,
         random_state: int | None = 0,
+        n_threads: int | None = 1,
     ) -> None:
         self.columns = columns
         self.threshold = threshold
@@ -125,6 +129,7 @@ class DomainClassifierDrift:
         self.max_rows = max_rows
         self.estimator = estimator
         self.random_state = random_state
+        self.n_threads = n_threads
 
     def get_params(self) -> dict[str, Any]:
         return {
@@ -134,12 +139,15 @@ class DomainClassifierDrift:
             "max_rows": self.max_rows,
             "estimator": self.estimator,
             "random_state": self.random_state,
+            "n_threads": self.n_threads,
         }
 
     def fit(self, reference: pd.DataFrame) -> Self:
         check_float(self.threshold, name="threshold", owner="DomainClassifierDrift", low=0.5, high=1.0, low_open=False)
         check_int(self.n_splits, name="n_splits", owner="DomainClassifierDrift", low=2)
         check_int(self.max_rows, name="max_rows", owner="DomainClassifierDrift", low=10)
+        if self.n_threads is not None:
+            check_int(self.n_threads, name="n_threads", owner="DomainClassifierDrift", low=1)
         self.encoder_ = _Encoder(reference, self.columns)
         self.n_reference_ = len(reference)
         self.reference_ = self.encoder_.codes(self._sample(reference, 0))
@@ -153,7 +161,8 @@ class DomainClassifierDrift:
         y = np.r_[np.zeros(len(self.reference_)), np.ones(len(cur))]
         folds = StratifiedKFold(n_splits=self.n_splits, shuffle=True, random_state=self.random_state)
         try:
-            proba = cross_val_predict(self._estimator(), x, y, cv=folds, method="predict_proba")[:, 1]
+            with threadpool_limits(self.n_threads):
+                proba = cross_val_predict(self._estimator(), x, y, cv=folds, method="predict_proba")[:, 1]
         except Exception as exc:
             raise UserCodeError(step="domain_classifier", cause=exc) from exc
         auc = float(roc_auc_score(y, proba))
@@ -283,3 +292,85 @@ class ReconstructionDrift:
         rng = np.random.default_rng(self.random_state)
         windows = ref[rng.integers(0, ref.size, size=(self.n_windows, n))].mean(axis=1)
         return float(windows.mean()), float(windows.std())
+
+
+MIN_ROWS = 50
+
+
+@dataclass(frozen=True)
+class MultivariateReport:
+    """Both multivariate detectors on one pair of row samples, as a report section.
+
+    ``reference_error`` is the reference rows' mean (out-of-fold) reconstruction error, so the
+    section can say how much the window's error changed, not only whether it left the band.
+    """
+
+    domain_classifier: MultivariateDriftResult | None
+    reconstruction: MultivariateDriftResult | None
+    reference_error: float | None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def drifted(self) -> bool:
+        return any(r is not None and r.drifted for r in (self.domain_classifier, self.reconstruction))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: the AUC and its threshold, the error change and its band, each verdict."""
+        doc: dict[str, Any] = {"drift_detected": self.drifted, "domain_classifier": None, "reconstruction_error": None}
+        dc = self.domain_classifier
+        if dc is not None:
+            doc["domain_classifier"] = {
+                "auc": dc.statistic,
+                "threshold": dc.upper_threshold,
+                "drifted": dc.drifted,
+                "n_reference": dc.n_reference,
+                "n_current": dc.n_current,
+            }
+        rc, ref = self.reconstruction, self.reference_error
+        if rc is not None and ref is not None:
+            doc["reconstruction_error"] = {
+                "reference": ref,
+                "current": rc.statistic,
+                "change": rc.statistic - ref,
+                "relative_change": (rc.statistic - ref) / ref if ref > 0 else None,
+                "lower_threshold": rc.lower_threshold,
+                "upper_threshold": rc.upper_threshold,
+                "drifted": rc.drifted,
+                "n_reference": rc.n_reference,
+                "n_current": rc.n_current,
+            }
+        doc["notes"] = list(self.notes)
+        return doc
+
+
+def multivariate_drift(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    *,
+    columns: Sequence[str] | None = None,
+    n_windows: int = 100,
+    random_state: int | None = 0,
+) -> MultivariateReport:
+    """Run the domain classifier and the PCA reconstruction error on row samples of both sides.
+
+    A detector that cannot run on these rows (too few, no usable column) is left out with a
+    note, so the univariate report still stands.
+    """
+    names = [c for c in (columns or [str(c) for c in reference.columns]) if c in current.columns]
+    notes: list[str] = []
+    if len(reference) < MIN_ROWS or len(current) < MIN_ROWS or not names:
+        notes.append(f"multivariate drift needs {MIN_ROWS} rows on each side and a shared column")
+        return MultivariateReport(None, None, None, tuple(notes))
+    dc: MultivariateDriftResult | None = None
+    rc: MultivariateDriftResult | None = None
+    ref_error: float | None = None
+    try:
+        dc = DomainClassifierDrift(columns=names, random_state=random_state).fit(reference).score(current[names])
+    except (InvalidArgument, UserCodeError, ValueError) as exc:
+        notes.append(f"domain classifier skipped: {exc}")
+    try:
+        pca = ReconstructionDrift(columns=names, n_windows=n_windows, random_state=random_state).fit(reference)
+        rc, ref_error = pca.score(current[names]), float(pca.reference_errors_.mean())
+    except (InvalidArgument, ValueError) as exc:
+        notes.append(f"reconstruction error skipped: {exc}")
+    return MultivariateReport(dc, rc, ref_error, tuple(notes))

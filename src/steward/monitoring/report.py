@@ -185,12 +185,44 @@ def _fmt(value: Any) -> str:
     return html.escape(str(value))
 
 
+def _verdict(drifted: bool) -> str:
+    return '<span class="drift">drift</span>' if drifted else '<span class="ok">no drift</span>'
+
+
+def _multivariate_html(section: Mapping[str, Any] | None) -> str:
+    """The multivariate section: the domain classifier's AUC and the PCA reconstruction error."""
+    if not section:
+        return ""
+    rows = []
+    dc, rc = section.get("domain_classifier"), section.get("reconstruction_error")
+    if dc:
+        rows.append(
+            f"<tr data-method='domain_classifier'><td>Domain classifier (ROC AUC)</td><td class='num'>0.5</td>"
+            f"<td class='num'>{_fmt(dc['auc'])}</td><td class='num'>&gt; {_fmt(dc['threshold'])}</td>"
+            f"<td>{_verdict(dc['drifted'])}</td></tr>"
+        )
+    if rc:
+        band = f"{_fmt(rc['lower_threshold'])} to {_fmt(rc['upper_threshold'])}"
+        rows.append(
+            f"<tr data-method='reconstruction_error'><td>PCA reconstruction error</td>"
+            f"<td class='num'>{_fmt(rc['reference'])}</td><td class='num'>{_fmt(rc['current'])} "
+            f"<span class='muted'>({_fmt(rc['change'])})</span></td><td class='num'>outside {band}</td>"
+            f"<td>{_verdict(rc['drifted'])}</td></tr>"
+        )
+    notes = "".join(f"<li>{html.escape(str(n))}</li>" for n in section.get("notes") or [])
+    return (
+        "<h2>Multivariate drift</h2><table id='multivariate'><thead><tr><th>Method</th><th>Reference</th>"
+        f"<th>Current (change)</th><th>Drift when</th><th>Verdict</th></tr></thead><tbody>{''.join(rows)}</tbody>"
+        f"</table>{f'<ul class=muted>{notes}</ul>' if notes else ''}"
+    )
+
+
 def render_html(doc: Mapping[str, Any], *, title: str = "Drift report") -> str:
     """A self-contained HTML page for a JSON drift report (Plotly inlined, no network)."""
     drifted = bool(doc.get("drift_detected"))
     rows = []
     for c in doc.get("columns", []):
-        verdict = '<span class="drift">drift</span>' if c["drifted"] else '<span class="ok">no drift</span>'
+        verdict = _verdict(c["drifted"])
         rows.append(
             f"<tr><td>{html.escape(str(c['column']))}</td><td>{html.escape(c['kind'])}</td>"
             f"<td>{html.escape(c['test_name'])}</td><td class='num'>{_fmt(c['statistic'])}</td>"
@@ -214,7 +246,7 @@ def render_html(doc: Mapping[str, Any], *, title: str = "Drift report") -> str:
         f"dataset drift at {doc.get('drift_share', 0.5):.0%}).</p>"
         "<table id='columns'><thead><tr><th>Column</th><th>Kind</th><th>Test</th><th>Statistic</th><th>p-value</th>"
         "<th>Adjusted p</th><th>Threshold</th><th>Calibrated</th><th>Effect size</th><th>Verdict</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
+        f"<tbody>{''.join(rows)}</tbody></table>{_multivariate_html(doc.get('multivariate'))}"
         "<h2>Reference vs current</h2><div class='plots' id='plots'></div>"
         f"<script id='report-data' type='application/json'>{_json_for_script(doc)}</script>"
         f"<script>{_plotly_js()}</script><script>{_SCRIPT}</script></body></html>"

@@ -209,7 +209,7 @@ def window_report(analysis: WindowAnalysis, reference: Reference, current: Segme
     doc["prediction"] = column_doc(analysis.prediction_drift, "prediction") if analysis.prediction_drift else None
     doc["score"] = column_doc(analysis.score_drift, "score") if analysis.score_drift else None
     if analysis.multivariate is not None:
-        doc["multivariate"] = dict(analysis.multivariate.__dict__)
+        doc["multivariate"] = analysis.multivariate.to_dict()
     doc["metrics"] = analysis.metrics()
     doc["notes"] = list(analysis.notes)
     clean: dict[str, Any] = json.loads(json.dumps(doc, default=_json_default))
