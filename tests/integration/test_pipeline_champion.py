@@ -200,3 +200,18 @@ def test_registry_section_is_hashed_only_when_present() -> None:
     )
     assert json.loads(with_registry.canonical_json())["registry"]["champion"] == "production"
     assert "registry" not in json.loads(without.canonical_json())  # older specs keep their hash
+
+
+def test_champion_that_cannot_be_loaded_fails_the_run_naming_it(runtime: Runtime, tmp_path: Path) -> None:
+    (tmp_path / "not-a-model").mkdir()
+    (tmp_path / "not-a-model" / "weights.bin").write_bytes(b"\0")
+    with runtime.uow() as uow:
+        registry.create_model(uow, "adult")
+        registry.create_version(uow, "adult", source=str(tmp_path / "not-a-model"))
+        registry.set_alias(uow, "adult", "production", 1)
+        uow.commit()
+    with pytest.raises(InvalidArgument, match=r"adult/1 \(alias .production.\) cannot be loaded: .*no model.joblib"):
+        run_spec(runtime, spec_text(GOOD))
+    with runtime.uow() as uow:
+        [run] = tracking.search_runs(uow, [tracking.get_experiment_by_name(uow, "adult-champion").id]).items
+    assert run.status == "FAILED" and "cannot be loaded" in run.tags["steward.failure"]

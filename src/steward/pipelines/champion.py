@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from steward.core.errors import NotFound
+from steward.core.errors import InvalidArgument, NotFound, StewardError
 from steward.pipelines import model_format
 from steward.pipelines.model_format import Signature
 from steward.pipelines.spec import PipelineSpec
@@ -112,5 +112,11 @@ def find_champion(runtime: Runtime, spec: PipelineSpec) -> Champion | None:
             version = registry.version_by_alias(uow, name, alias)
         except NotFound as exc:  # no such model, or no version holds the alias yet
             return Champion(name, alias, missing=f"no champion yet ({exc.message})")
-    estimator, signature = load_version_model(runtime, version)
+    try:
+        estimator, signature = load_version_model(runtime, version)
+    except StewardError as exc:  # e.g. a version registered from a non-Steward model folder
+        raise InvalidArgument(
+            f"The champion {name}/{version.version} (alias {alias!r}) cannot be loaded: {exc.message}",
+            field="registry.model",
+        ) from exc
     return Champion(name, alias, version.version, version.run_id, estimator, signature)
