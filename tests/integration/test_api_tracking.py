@@ -4,11 +4,13 @@ that must each give a 4xx problem and leave the store unchanged."""
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from steward.api.deps import CREDENTIALS_TTL
 from steward.runtime import Runtime
 from steward.tracking import service
 
@@ -126,3 +128,39 @@ def test_a_metric_value_list_with_nan_literals_is_accepted(api: TestClient) -> N
     assert resp.status_code == 200
     value = api.get(f"/api/v1/runs/{run['id']}").json()["metrics"][0]["value"]
     assert value == "NaN" and math.isnan(float(value))
+
+
+def test_a_checked_token_is_remembered_briefly_and_a_disabled_user_is_refused_after(
+    api: TestClient, runtime: Runtime
+) -> None:
+    assert api.get("/api/v1/experiments").status_code == 200
+    with runtime.uow() as uow:
+        row = uow.auth.user_by_name("engineer")
+        assert row is not None
+        row.disabled = True
+        uow.commit()
+    assert api.get("/api/v1/experiments").status_code == 200  # remembered for CREDENTIALS_TTL
+    time.sleep(CREDENTIALS_TTL + 0.1)
+    resp = api.get("/api/v1/experiments")
+    assert resp.status_code == 401 and "disabled" in resp.json()["detail"]
+
+
+def test_a_refused_token_is_not_remembered(api: TestClient, tokens: dict[str, str]) -> None:
+    bad = {"Authorization": "Bearer stw_not-a-token"}
+    assert api.get("/api/v1/experiments", headers=bad).status_code == 401
+    assert api.get("/api/v1/experiments", headers=bad).status_code == 401
+    assert api.get("/api/v1/experiments").status_code == 200
+
+
+def test_a_metric_batch_with_nan_literals_is_still_accepted(api: TestClient) -> None:
+    """orjson parses the bodies; the standard parser takes what it refuses (NaN literals)."""
+    run = _run(api)
+    body = b'{"key": ["a", "b"], "value": [NaN, 1.5], "step": [0, 0]}'
+    resp = api.post(f"/api/v1/runs/{run['id']}/metrics", content=body, headers={"content-type": "application/json"})
+    assert resp.json() == {"logged": 2}
+    got = {m["key"]: m["value"] for m in api.get(f"/api/v1/runs/{run['id']}").json()["metrics"]}
+    assert got == {"a": "NaN", "b": 1.5}
+    broken = api.post(
+        f"/api/v1/runs/{run['id']}/metrics", content=b'{"key": [', headers={"content-type": "application/json"}
+    )
+    assert broken.status_code == 422

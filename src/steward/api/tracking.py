@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import mimetypes
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from steward.api.deps import RuntimeDep, require
@@ -34,7 +38,34 @@ from steward.tracking.schemas import (
     TagsIn,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["tracking"])
+
+class _FastJsonRequest(Request):
+    """A request whose JSON body is parsed by orjson: a metric batch carries up to a million
+    numbers, and the standard library's parser was a fifth of the server's time on it."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            body = await self.body()
+            try:
+                self._json = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                # The standard parser also takes what orjson refuses (NaN and Infinity literals,
+                # lone surrogates); a body neither accepts fails as before, with its position.
+                self._json = json.loads(body)
+        return self._json
+
+
+class _TrackingRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            return await handler(_FastJsonRequest(request.scope, request.receive))
+
+        return route
+
+
+router = APIRouter(prefix="/api/v1", tags=["tracking"], route_class=_TrackingRoute)
 Read = Annotated[Principal, require("runs:read")]
 Write = Annotated[Principal, require("runs:write")]
 ExpRead = Annotated[Principal, require("experiments:read")]
@@ -100,7 +131,7 @@ def create_run(body: RunIn, rt: RuntimeDep, who: Write) -> RunOut:
         if body.experiment_id is not None:
             exp_id: int | str = body.experiment_id
         elif body.experiment_name:
-            exp_id = service.get_or_create_experiment(uow, body.experiment_name).id
+            exp_id = service.get_or_create_experiment_id(uow, body.experiment_name)
         else:
             raise InvalidArgument("A run needs 'experiment_id' or 'experiment_name'.", field="experiment_id")
         run = service.create_run(

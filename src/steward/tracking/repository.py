@@ -105,11 +105,8 @@ class TrackingRepository:
         return bool(getattr(res, "rowcount", 0))
 
     # runs --------------------------------------------------------------------------------
-    def add_run(self, fields: dict[str, Any]) -> RunRow:
-        row = RunRow(**fields)
-        self.session.add(row)
-        self.session.flush()
-        return row
+    def add_run(self, fields: dict[str, Any]) -> None:
+        self.session.execute(insert(_table(RunRow)), [fields])
 
     def run_row(self, run_id: str) -> RunRow | None:
         return self.session.get(RunRow, run_id)
@@ -214,6 +211,13 @@ class TrackingRepository:
                 self.session.add(RunTagRow(run_id=run_id, key=k, value=v))
         self.session.flush()
 
+    def insert_tags(self, run_id: str, tags: dict[str, str]) -> None:
+        """Tags of a run that has none yet (a new one): inserted without reading first."""
+        if tags:
+            self.session.execute(
+                insert(_table(RunTagRow)), [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
+            )
+
     def delete_tag(self, run_id: str, key: str) -> bool:
         res = self.session.execute(delete(RunTagRow).where(RunTagRow.run_id == run_id, RunTagRow.key == key))
         return bool(getattr(res, "rowcount", 0))
@@ -224,19 +228,22 @@ class TrackingRepository:
         points, one small read and write for the latest values."""
         if not len(batch):
             return
-        rows = []
-        latest: dict[str, Metric] = {}
-        isnan = math.isnan
+        rows: list[tuple[Any, ...]] = []
+        append = rows.append
+        # Per key, the greatest (step, timestamp, value with NaN lowest) seen: the order of
+        # ``newer``, compared as tuples in one pass (this loop runs once per point).
+        best: dict[str, tuple[int, int, float, float]] = {}
+        get = best.get
+        neg_inf = -math.inf
         for key, value, step, ts in zip(batch.keys, batch.values, batch.steps, batch.timestamps, strict=True):
-            nan = isnan(value)
-            rows.append((run_id, key, 0.0 if nan else value, nan, step, ts))
-            best = latest.get(key)
-            if best is None or (step, ts) >= (best.step, best.timestamp):
-                candidate = Metric(key, value, step, ts)
-                if newer(candidate, best):
-                    latest[key] = candidate
+            nan = value != value
+            append((run_id, key, 0.0 if nan else value, nan, step, ts))
+            order = (step, ts, neg_inf if nan else value, value)
+            seen = get(key)
+            if seen is None or order > seen:  # equal first three: the fourth never wins
+                best[key] = order
         bulk_insert(self.session, _table(MetricRow), _METRIC_COLUMNS, rows)
-        self._advance_latest(run_id, latest)
+        self._advance_latest(run_id, {k: Metric(k, o[3], o[0], o[1]) for k, o in best.items()})
 
     def _advance_latest(self, run_id: str, latest: dict[str, Metric]) -> None:
         stored = {

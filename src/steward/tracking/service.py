@@ -82,6 +82,12 @@ def get_or_create_experiment(uow: UnitOfWork, name: str) -> Experiment:
     return uow.tracking.to_experiment(row) if row else create_experiment(uow, name)
 
 
+def get_or_create_experiment_id(uow: UnitOfWork, name: str) -> int:
+    """The id of the experiment named ``name``, created if need be (its tags are not read)."""
+    row = uow.tracking.experiment_row_by_name(name)
+    return row.id if row else create_experiment(uow, name).id
+
+
 def list_experiments(
     uow: UnitOfWork, *, view: str = "active", max_results: int = 1000, page_token: str | None = None
 ) -> Page[Experiment]:
@@ -147,39 +153,24 @@ def create_run(
     tags.setdefault("mlflow.runName", name)
     if user_id:
         tags.setdefault("mlflow.user", user_id)
-    row = uow.tracking.add_run(
-        dict(
-            id=run_id,
-            experiment_id=exp.id,
-            name=name,
-            status=RunStatus.RUNNING.value,
-            start_time=start_time if start_time is not None else now_ms(),
-            end_time=None,
-            user_id=user_id,
-            source=source,
-            git_commit=git_commit,
-            environment=environment,
-            lifecycle_stage="active",
-            artifact_uri=f"{exp.artifact_location.rstrip('/')}/{run_id}/artifacts",
-        )
+    fields: dict[str, Any] = dict(
+        id=run_id,
+        experiment_id=exp.id,
+        name=name,
+        status=RunStatus.RUNNING.value,
+        start_time=start_time if start_time is not None else now_ms(),
+        end_time=None,
+        user_id=user_id,
+        source=source,
+        git_commit=git_commit,
+        environment=environment,
+        lifecycle_stage="active",
+        artifact_uri=f"{exp.artifact_location.rstrip('/')}/{run_id}/artifacts",
     )
-    uow.tracking.set_tags(row.id, tags)
-    # A new run has nothing but its tags: build it rather than read it back (4 queries fewer).
-    return Run(
-        row.id,
-        row.experiment_id,
-        row.name,
-        row.status,
-        row.start_time,
-        row.end_time,
-        row.user_id,
-        row.source,
-        row.git_commit,
-        row.environment,
-        row.lifecycle_stage,
-        row.artifact_uri,
-        tags=dict(tags),
-    )
+    uow.tracking.add_run(fields)
+    uow.tracking.insert_tags(run_id, tags)
+    # A new run has nothing but its tags: build it rather than read it back.
+    return Run(**fields, tags=dict(tags))
 
 
 def _run_row(uow: UnitOfWork, run_id: str) -> RunRow:
@@ -258,6 +249,16 @@ def list_runs(
 
 
 # params, metrics, tags -----------------------------------------------------------------------
+def param_conflict(run_id: str, key: str, old: str, new: str) -> Conflict:
+    """The error for a param re-logged with another value (the SDK raises it too, before sending)."""
+    return Conflict(
+        f"Param {key!r} of run {run_id} was already logged with value {old!r}; it cannot be changed to {new!r}.",
+        key=key,
+        old_value=old,
+        new_value=new,
+    )
+
+
 def log_params(uow: UnitOfWork, run_id: str, params: dict[str, Any]) -> None:
     """Log params; a key already logged with a different value is a Conflict (as in MLflow)."""
     _writable_run(uow, run_id)
@@ -265,13 +266,7 @@ def log_params(uow: UnitOfWork, run_id: str, params: dict[str, Any]) -> None:
     existing = uow.tracking.params(run_id, clean)
     for k, v in existing.items():
         if clean[k] != v:
-            raise Conflict(
-                f"Param {k!r} of run {run_id} was already logged with value {v!r}; "
-                f"it cannot be changed to {clean[k]!r}.",
-                key=k,
-                old_value=v,
-                new_value=clean[k],
-            )
+            raise param_conflict(run_id, k, v, clean[k])
     uow.tracking.insert_params(run_id, {k: v for k, v in clean.items() if k not in existing})
 
 
