@@ -9,6 +9,7 @@ import math
 from typing import Any, Protocol
 
 import httpx
+import orjson
 
 from steward.core import errors
 from steward.runtime import Runtime
@@ -24,7 +25,15 @@ class Backend(Protocol):
     def update_run(self, run_id: str, status: str) -> None: ...
     def log_params(self, run_id: str, params: dict[str, Any]) -> None: ...
     def log_metrics(self, run_id: str, batch: MetricBatch) -> None: ...
-    def finish(self, run_id: str, batch: MetricBatch, status: str) -> None: ...
+    def log_batch(
+        self,
+        run_id: str,
+        *,
+        params: dict[str, str],
+        tags: dict[str, str],
+        metrics: MetricBatch,
+        status: str | None,
+    ) -> None: ...
     def set_tags(self, run_id: str, tags: dict[str, str]) -> None: ...
     def log_inputs(self, run_id: str, datasets: list[DatasetInput]) -> None: ...
     def log_artifact(self, run_id: str, path: str, data: bytes) -> None: ...
@@ -38,8 +47,7 @@ class LocalBackend:
 
     def create_run(self, experiment: str, **fields: Any) -> dict[str, Any]:
         with self.runtime.uow() as uow:
-            exp = service.get_or_create_experiment(uow, experiment)
-            run = service.create_run(uow, exp.id, **fields)
+            run = service.create_run(uow, service.get_or_create_experiment_id(uow, experiment), **fields)
             uow.commit()
         return RunOut.of(run).model_dump()
 
@@ -62,9 +70,17 @@ class LocalBackend:
             service.log_metrics(uow, run_id, batch)
             uow.commit()
 
-    def finish(self, run_id: str, batch: MetricBatch, status: str) -> None:
+    def log_batch(
+        self,
+        run_id: str,
+        *,
+        params: dict[str, str],
+        tags: dict[str, str],
+        metrics: MetricBatch,
+        status: str | None,
+    ) -> None:
         with self.runtime.uow() as uow:
-            service.log_batch(uow, run_id, metrics=batch, status=status)
+            service.log_batch(uow, run_id, params=params, tags=tags, metrics=metrics, status=status)
             uow.commit()
 
     def set_tags(self, run_id: str, tags: dict[str, str]) -> None:
@@ -89,10 +105,19 @@ def _json_float(v: float) -> float | str:
     return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")
 
 
+def _json_floats(values: list[float]) -> list[float] | list[float | str]:
+    if all(map(math.isfinite, values)):  # the common case, in one pass in C
+        return values
+    return [_json_float(v) for v in values]
+
+
+_JSON = {"content-type": "application/json"}
+
+
 def _metrics_body(batch: MetricBatch) -> dict[str, Any]:
     return {
         "key": batch.keys,
-        "value": [_json_float(v) for v in batch.values],
+        "value": _json_floats(batch.values),
         "step": batch.steps,
         "timestamp": batch.timestamps,
     }
@@ -143,14 +168,32 @@ class HttpBackend:
     def log_params(self, run_id: str, params: dict[str, Any]) -> None:
         self._call("POST", f"/api/v1/runs/{run_id}/params", json={"params": {k: str(v) for k, v in params.items()}})
 
-    def finish(self, run_id: str, batch: MetricBatch, status: str) -> None:
-        body: dict[str, Any] = {"status": status}
-        if len(batch):
-            body["metrics"] = _metrics_body(batch)
-        self._call("POST", f"/api/v1/runs/{run_id}/batch", json=body)
+    def log_batch(
+        self,
+        run_id: str,
+        *,
+        params: dict[str, str],
+        tags: dict[str, str],
+        metrics: MetricBatch,
+        status: str | None,
+    ) -> None:
+        body: dict[str, Any] = {}
+        if params:
+            body["params"] = params
+        if tags:
+            body["tags"] = tags
+        if len(metrics):
+            body["metrics"] = _metrics_body(metrics)
+        if status is not None:
+            body["status"] = status
+        self._post_json(f"/api/v1/runs/{run_id}/batch", body)
 
     def log_metrics(self, run_id: str, batch: MetricBatch) -> None:
-        self._call("POST", f"/api/v1/runs/{run_id}/metrics", json=_metrics_body(batch))
+        self._post_json(f"/api/v1/runs/{run_id}/metrics", _metrics_body(batch))
+
+    def _post_json(self, path: str, body: dict[str, Any]) -> None:
+        # orjson: a batch of 10,000 points encodes several times faster than with json.dumps
+        self._call("POST", path, content=orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), headers=_JSON)
 
     def set_tags(self, run_id: str, tags: dict[str, str]) -> None:
         self._call("POST", f"/api/v1/runs/{run_id}/tags", json={"tags": tags})

@@ -1,58 +1,138 @@
 """The SDK's user-facing objects: ``Client``, ``ActiveRun``, and the fluent ``start_run``.
 
-Metric writes are batched on the client: points are buffered and sent in one request when
-``batch_size`` points are waiting, every ``flush_interval`` seconds from a background
-thread, and at the end of the run. ``log_metric(..., synchronous=True)`` sends at once.
+Writes are batched on the client, as MLflow's asynchronous logging does: metric points, params
+and tags are buffered and sent together in one request when ``batch_size`` points are waiting,
+every ``flush_interval`` seconds from a background thread, on ``flush()``, and at the end of the
+run together with its final status. A run that logs a few params and metrics therefore costs two
+requests (create, and end) rather than one per call. ``synchronous=True`` sends at once.
+
+Params are checked as they are logged, so a bad key or a param re-logged with another value
+raises where the user's code logged it; only a conflict with a value written by another client
+surfaces later, from the flush that sends it (the server's 409, as :class:`Conflict`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
+from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 from steward.core.config import Settings
+from steward.core.errors import StewardError
 from steward.sdk.backends import Backend, HttpBackend, LocalBackend
 from steward.sdk.environment import capture_environment, git_commit, source_name
-from steward.tracking.models import DatasetInput, MetricBatch
+from steward.tracking.models import DatasetInput, MetricBatch, check_param, check_tag
+from steward.tracking.service import param_conflict
+
+_Point = tuple[str, float, int, int]
 
 
-class _MetricBuffer:
+def _columns(points: list[_Point]) -> MetricBatch:
+    if not points:
+        return MetricBatch([], [], [], [])
+    keys, values, steps, stamps = zip(*points, strict=True)
+    return MetricBatch(list(keys), list(values), list(steps), list(stamps))
+
+
+@dataclass
+class _Payload:
+    points: list[_Point]
+    params: dict[str, str]
+    tags: dict[str, str]
+    status: str | None = None
+
+
+class _RunBuffer:
+    """What a run has logged and not yet sent, and the thread that sends it.
+
+    A full batch is handed to the sender thread, so the user's code goes on logging while the
+    previous batch travels (at most one batch waits; a further one blocks the caller until it
+    is sent). The thread also sends whatever waits every ``flush_interval`` seconds. ``flush``
+    and ``close`` wait for those sends, then send the rest from the caller's thread: batches
+    reach the server in the order they were logged, and when ``flush`` returns everything
+    logged before it is stored. A failed background send is raised by the next ``flush``.
+    """
+
     def __init__(self, backend: Backend, run_id: str, batch_size: int, flush_interval: float) -> None:
         self._backend, self._run_id = backend, run_id
         self._batch_size, self._interval = batch_size, flush_interval
-        self._lock = threading.Lock()
-        self._keys: list[str] = []
-        self._values: list[float] = []
-        self._steps: list[int] = []
-        self._stamps: list[int] = []
-        self._stop = threading.Event()
+        self._cond = threading.Condition(threading.Lock())
+        self._points: list[_Point] = []
+        self._params: dict[str, str] = {}
+        self._tags: dict[str, str] = {}
+        self._queue: deque[_Payload] = deque()
+        self._in_flight = False  # a send is under way; whoever sends holds this
+        self._stop = False
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._loop, name=f"steward-metrics-{run_id[:8]}", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None  # started with the first buffered write
+
+    def _start(self) -> None:
+        if self._thread is None and not self._stop:
+            self._thread = threading.Thread(target=self._loop, name=f"steward-run-{self._run_id[:8]}", daemon=True)
+            self._thread.start()
 
     def add(self, key: str, value: float, step: int, timestamp: int) -> None:
-        with self._lock:
-            self._keys.append(key)
-            self._values.append(value)
-            self._steps.append(step)
-            self._stamps.append(timestamp)
-            full = len(self._keys) >= self._batch_size
-        if full:
-            self.flush()
+        with self._cond:
+            points = self._points
+            points.append((key, value, step, timestamp))
+            if len(points) < self._batch_size:
+                if self._thread is None:
+                    self._start()
+                return
+            if not self._stop:
+                while self._queue:  # back-pressure: one full batch waiting is enough
+                    self._cond.wait()
+                self._queue.append(self._drain(None))
+                self._start()
+                self._cond.notify_all()
+                return
+        self.flush()  # logged after the run ended: no sender thread any more
 
-    def _drain(self) -> MetricBatch:
-        batch = MetricBatch(self._keys, self._values, self._steps, self._stamps)
-        self._keys, self._values, self._steps, self._stamps = [], [], [], []
-        return batch
+    def add_params(self, params: dict[str, str]) -> None:
+        with self._cond:
+            self._params.update(params)
+            self._start()
+
+    def add_tags(self, tags: dict[str, str]) -> None:
+        with self._cond:
+            self._tags.update(tags)
+            self._start()
+
+    def _drain(self, status: str | None) -> _Payload:
+        payload = _Payload(self._points, self._params, self._tags, status)
+        self._points, self._params, self._tags = [], {}, {}
+        return payload
+
+    def _send(self, p: _Payload) -> None:
+        if p.params or p.tags or p.status is not None:
+            self._backend.log_batch(
+                self._run_id, params=p.params, tags=p.tags, metrics=_columns(p.points), status=p.status
+            )
+        elif p.points:
+            self._backend.log_metrics(self._run_id, _columns(p.points))
+
+    def _send_rest(self, status: str | None) -> None:
+        """Wait for the sender thread, then send what waits from the caller's thread."""
+        with self._cond:
+            while self._queue or self._in_flight:
+                self._cond.wait()
+            payload = self._drain(status)
+            self._in_flight = True
+        try:
+            self._send(payload)
+        finally:
+            with self._cond:
+                self._in_flight = False
+                self._cond.notify_all()
 
     def flush(self) -> None:
-        with self._lock:
-            if self._keys:
-                self._backend.log_metrics(self._run_id, self._drain())
+        self._send_rest(None)
         self._raise_background_error()
 
     def _raise_background_error(self) -> None:
@@ -60,19 +140,52 @@ class _MetricBuffer:
             err, self._error = self._error, None
             raise err
 
+    def _next(self) -> _Payload | None:
+        """The sender thread's next payload, or None when the run has ended."""
+        deadline = time.monotonic() + self._interval
+        with self._cond:
+            while True:
+                if not self._in_flight:
+                    if self._queue:
+                        payload = self._queue.popleft()
+                    elif self._stop:
+                        return None
+                    elif time.monotonic() >= deadline and (self._points or self._params or self._tags):
+                        payload = self._drain(None)
+                    else:
+                        payload = None
+                    if payload is not None:
+                        self._in_flight = True
+                        self._cond.notify_all()  # a writer may wait for room in the queue
+                        return payload
+                if time.monotonic() >= deadline:
+                    deadline = time.monotonic() + self._interval
+                self._cond.wait(max(0.0, deadline - time.monotonic()))
+
     def _loop(self) -> None:
-        while not self._stop.wait(self._interval):
+        while (payload := self._next()) is not None:
             try:
-                self.flush()
-            except Exception as exc:  # surfaced on the next flush() from the user's thread
+                self._send(payload)
+            except Exception as exc:  # raised by the next flush() in the user's thread
                 self._error = exc
+            finally:
+                with self._cond:
+                    self._in_flight = False
+                    self._cond.notify_all()
 
     def close(self, status: str) -> None:
-        """Stop the flusher; send the remaining points together with the run's final status."""
-        self._stop.set()
-        self._thread.join(timeout=self._interval + 5)
-        with self._lock:
-            self._backend.finish(self._run_id, self._drain(), status)
+        """Send what waits together with the run's final status, and stop the thread. If that
+        request is refused, the run still ends (FAILED: what it logged is incomplete)."""
+        try:
+            self._send_rest(status)
+        except StewardError:
+            with contextlib.suppress(Exception):  # best effort: the refusal is what to report
+                self._backend.update_run(self._run_id, "FAILED")
+            raise
+        finally:
+            with self._cond:
+                self._stop = True
+                self._cond.notify_all()
         self._raise_background_error()
 
 
@@ -83,14 +196,30 @@ class ActiveRun:
         self._backend = backend
         self.info = info
         self.id: str = info["id"]
-        self._metrics = _MetricBuffer(backend, self.id, batch_size, flush_interval)
+        self._buffer = _RunBuffer(backend, self.id, batch_size, flush_interval)
+        self._params: dict[str, str] = {}  # every param logged through this handle, sent or not
+        self._params_lock = threading.Lock()
         self._ended = False
 
-    def log_param(self, key: str, value: Any) -> None:
-        self._backend.log_params(self.id, {key: value})
+    def log_param(self, key: str, value: Any, *, synchronous: bool = False) -> None:
+        self.log_params({key: value}, synchronous=synchronous)
 
-    def log_params(self, params: dict[str, Any]) -> None:
-        self._backend.log_params(self.id, params)
+    def log_params(self, params: dict[str, Any], *, synchronous: bool = False) -> None:
+        """Log params (values are stored as strings). Buffered and sent with the next batch,
+        unless ``synchronous``. Re-logging a key with the same value does nothing; with another
+        value it raises :class:`~steward.core.errors.Conflict` and logs none of ``params``."""
+        clean = dict(check_param(str(k), str(v)) for k, v in params.items())
+        with self._params_lock:
+            for k, v in clean.items():
+                old = self._params.get(k)
+                if old is not None and old != v:
+                    raise param_conflict(self.id, k, old, v)
+            if synchronous:
+                self._buffer.flush()  # earlier buffered writes first, in the order they were made
+                self._backend.log_params(self.id, clean)
+            else:
+                self._buffer.add_params({k: v for k, v in clean.items() if k not in self._params})
+            self._params.update(clean)
 
     def log_metric(
         self,
@@ -105,17 +234,23 @@ class ActiveRun:
         if synchronous:
             self._backend.log_metrics(self.id, MetricBatch([key], [float(value)], [step], [ts]))
         else:
-            self._metrics.add(key, float(value), step, ts)
+            self._buffer.add(key, float(value), step, ts)
 
     def log_metrics(self, metrics: dict[str, float], step: int = 0, *, timestamp: int | None = None) -> None:
         for key, value in metrics.items():
             self.log_metric(key, value, step, timestamp=timestamp)
 
-    def set_tag(self, key: str, value: str) -> None:
-        self._backend.set_tags(self.id, {key: str(value)})
+    def set_tag(self, key: str, value: str, *, synchronous: bool = False) -> None:
+        self.set_tags({key: value}, synchronous=synchronous)
 
-    def set_tags(self, tags: dict[str, str]) -> None:
-        self._backend.set_tags(self.id, {k: str(v) for k, v in tags.items()})
+    def set_tags(self, tags: dict[str, str], *, synchronous: bool = False) -> None:
+        """Set tags (a later value replaces an earlier one); buffered unless ``synchronous``."""
+        clean = dict(check_tag(str(k), str(v)) for k, v in tags.items())
+        if synchronous:
+            self._buffer.flush()  # or a buffered older value of the same key would land last
+            self._backend.set_tags(self.id, clean)
+        else:
+            self._buffer.add_tags(clean)
 
     def log_artifact(self, local_path: str | Path, artifact_path: str | None = None) -> None:
         p = Path(local_path)
@@ -131,13 +266,14 @@ class ActiveRun:
         self._backend.log_inputs(self.id, [dataset])
 
     def flush(self) -> None:
-        self._metrics.flush()
+        """Send every buffered point, param and tag now; raises what a background send met."""
+        self._buffer.flush()
 
     def end(self, status: str = "FINISHED") -> None:
         if self._ended:
             return
         self._ended = True
-        self._metrics.close(status)
+        self._buffer.close(status)
 
     def refresh(self) -> dict[str, Any]:
         self.flush()
