@@ -247,8 +247,9 @@ def history(
     alias: Annotated[str | None, typer.Option("--alias", help="Only the moves of this alias.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Every move of the model's aliases (who, when, from, to) and every promotion step
-    (approvals, promotions, refusals, policy changes), oldest first."""
+    """Every alias move (who, when, from, to) and promotion step of NAME, oldest first.
+
+    Promotion steps are approvals, promotions, refusals and policy changes."""
     with context.runtime().uow() as uow:
         moves = [AliasEventOut.of(e) for e in _all(lambda t: registry.alias_moves(uow, name, alias, page_token=t))]
         steps = [PromotionEventOut.of(e) for e in _all(lambda t: promotion.history_page(uow, name, page_token=t))]
