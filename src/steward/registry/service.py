@@ -8,7 +8,7 @@ from typing import Any
 
 from steward.core.clock import now_ms
 from steward.core.errors import AlreadyExists, InvalidArgument, NotFound
-from steward.core.pagination import Page, check_page_size, decode_token, encode_token
+from steward.core.pagination import Page, check_page_size, decode_token, encode_token, token_fields
 from steward.registry.models import (
     DELETED_STAGE,
     LATEST,
@@ -94,13 +94,9 @@ def delete_model_tag(uow: UnitOfWork, name: str, key: str) -> None:
 
 
 def page_cursor(page_token: str | None, **keys: type) -> list[Any] | None:
-    """The keyset values a page token carries (None: first page); a token without them is a 400."""
-    state = decode_token(page_token)
-    if state is None:
-        return None
-    if not all(type(state.get(k)) is t for k, t in keys.items()):
-        raise InvalidArgument(f"The page_token is not one this server issued: {page_token!r}.", field="page_token")
-    return [state[k] for k in keys]
+    """The keyset values a page token carries, in ``keys`` order (None: the first page)."""
+    state = token_fields(page_token, **keys)
+    return None if state is None else [state[k] for k in keys]
 
 
 def list_models(
