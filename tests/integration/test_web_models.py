@@ -357,6 +357,28 @@ def test_a_model_without_versions_or_runs_says_so(viewer: TestClient, runtime: R
 
 
 # the run page ------------------------------------------------------------------------------------
+def test_a_gate_that_did_not_apply_is_shown_as_not_applicable(viewer: TestClient, runtime: Runtime) -> None:
+    champion_gate = {
+        "gate": "roc_auc >= champion - 0.05",
+        "metric": "roc_auc",
+        "passed": True,
+        "observed": 0.86,
+        "threshold": None,
+        "reason": "not applicable: no champion yet (no model 'churn')",
+        "applicable": False,
+    }
+    with runtime.uow() as uow:
+        exp = tracking.create_experiment(uow, "first-training")
+        uow.commit()
+    run_id = log_training_run(runtime, exp.id, "first", 0.86, gates=[GATES[0], champion_gate])
+    found = tables(viewer.get(f"/runs/{run_id}").text)
+    assert [r[:2] for r in found.tables["gates-table"][1:]] == [
+        ["roc_auc > 0.8", "Pass"],
+        ["roc_auc >= champion - 0.05", "n/a"],
+    ]
+    assert found.row_classes["gates-table"][1:] == ["gate-pass", "gate-na"]
+
+
 def test_run_page_shows_gates_validation_leakage_headline_metrics_and_card(
     viewer: TestClient, churn: dict[str, Any]
 ) -> None:

@@ -175,6 +175,7 @@ class Gate:
     observed: float | None
     threshold: float | None
     reason: str
+    applicable: bool = True  # False: e.g. a champion gate before there is a champion
 
 
 @dataclass(frozen=True)
@@ -234,6 +235,7 @@ def _gates(raw: Any) -> list[Gate] | None:
             _number(g.get("observed")),
             _number(g.get("threshold")),
             str(g.get("reason") or ""),
+            g.get("applicable") is not False,
         )
         for g in raw
         if isinstance(g, dict)
