@@ -7,7 +7,8 @@ A monitor's configuration, as YAML::
     schedule: 1h                               # the server's scheduler runs it every hour
     metrics_url: http://127.0.0.1:8080/metrics # the model server's counters (error rate)
     channels: [ops]                            # notification channels (default: all)
-    options: {multivariate: true, methods: {age: psi}}
+    options: {multivariate: true, methods: {age: psi}}   # multivariate: domain classifier + PCA error;
+                                               # prediction_method / score_method override the chooser
     rules:
       data_drift: {threshold: 0.1, window: 7d, severity: warning}
       error_rate: {threshold: 0.01, window: 30m, severity: critical}

@@ -235,6 +235,14 @@ class ReconstructionDrift:
         check_int(self.n_windows, name="n_windows", owner="ReconstructionDrift", low=20)
         check_int(self.n_folds, name="n_folds", owner="ReconstructionDrift", low=2)
         self.encoder_, self.mean_, self.scale_, self.pca_ = self._fit_pca(reference)
+        k = len(self.encoder_.columns)
+        if self.pca_.n_components_ >= k:
+            # Every component kept: each row is rebuilt exactly and the "error" is rounding noise.
+            raise InvalidArgument(
+                f"ReconstructionDrift keeps all {k} principal components of its {k} columns, so nothing is left "
+                "to reconstruct: give it more (correlated) columns or a smaller n_components.",
+                field="n_components",
+            )
         # Out-of-fold errors: a PCA scores the rows it was fitted on better than new rows, and
         # a band built on in-sample errors would alarm on undrifted windows.
         folds = np.arange(len(reference)) % self.n_folds
