@@ -7,7 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from steward.core.errors import InvalidArgument, NotFound
-from steward.core.pagination import Page, check_page_size, decode_token, encode_token
+from steward.core.pagination import Page, check_page_size, encode_token, token_fields
 from steward.monitoring.models import AlertView, RunView
 from steward.monitoring.tables import AlertRow, RunRow
 from steward.monitoring.windows import WindowSpec
@@ -70,8 +70,7 @@ def runs_page(
     """A page of runs, newest first, with keyset pagination on (created_at, id)."""
     check_page_size(max_results, MAX_PAGE)
     text = WindowSpec.parse(window).text if window else None
-    state = decode_token(page_token)
-    after = _after(state, page_token)
+    after = _after(page_token)
     rows = uow.monitoring.runs(deployment, window=text, limit=max_results + 1, after=after)
     more = len(rows) > max_results
     rows = rows[:max_results]
@@ -90,7 +89,7 @@ def alerts_page(
     """A page of alerts, newest first, with keyset pagination on (fired_at, id)."""
     check_page_size(max_results, MAX_PAGE)
     _check_state(state)
-    after = _after(decode_token(page_token), page_token)
+    after = _after(page_token)
     rows = uow.monitoring.alerts(deployment=deployment, state=state, limit=max_results + 1, after=after)
     more = len(rows) > max_results
     rows = rows[:max_results]
@@ -98,13 +97,9 @@ def alerts_page(
     return Page([alert_view(r) for r in rows], token)
 
 
-def _after(state: dict[str, Any] | None, token: str | None) -> tuple[int, str] | None:
-    if state is None:
-        return None
-    try:
-        return int(state["t"]), str(state["id"])
-    except (KeyError, TypeError, ValueError):
-        raise InvalidArgument(f"The page_token is not one this server issued: {token!r}.", field="page_token") from None
+def _after(token: str | None) -> tuple[int, str] | None:
+    state = token_fields(token, t=int, id=str)
+    return None if state is None else (state["t"], state["id"])
 
 
 def _check_state(state: str | None) -> None:
