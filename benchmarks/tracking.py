@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import tempfile
@@ -101,6 +102,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--skip-mlflow", action="store_true")
     args = ap.parse_args()
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         with steward_server(Path(tmp) / "steward") as (url, token):
             ours = steward_workload(url, token)
@@ -110,7 +112,8 @@ def main() -> None:
                 peer = mlflow_workload(url, Path(tmp) / "mlflow.jsonl")
     print(
         f"tracking benchmark, {platform.node()} ({platform.processor() or platform.machine()}), "
-        f"{time.strftime('%Y-%m-%d')}, both servers on SQLite, client and server share the cores"
+        f"{time.strftime('%Y-%m-%d')}, both servers on SQLite, client and server share the cores, "
+        f"load average {load_before:.1f} before and {os.getloadavg()[0]:.1f} after"
     )
     rows = [
         ("log_metric, single synchronous call p50 (ms)", "log_metric", "p50_ms", False),

@@ -62,7 +62,8 @@ class _RunBuffer:
     def __init__(self, backend: Backend, run_id: str, batch_size: int, flush_interval: float) -> None:
         self._backend, self._run_id = backend, run_id
         self._batch_size, self._interval = batch_size, flush_interval
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)  # the same lock: ``with self._lock`` on the hot path
         self._points: list[_Point] = []
         self._params: dict[str, str] = {}
         self._tags: dict[str, str] = {}
@@ -78,7 +79,7 @@ class _RunBuffer:
             self._thread.start()
 
     def add(self, key: str, value: float, step: int, timestamp: int) -> None:
-        with self._cond:
+        with self._lock:  # Condition.__enter__ is Python code; the lock's own is not
             points = self._points
             points.append((key, value, step, timestamp))
             if len(points) < self._batch_size:
