@@ -7,6 +7,6 @@
 """
 
 from steward._version import __version__
-from steward.sdk.client import ActiveRun, Client, connect, start_run
+from steward.sdk.client import ActiveRun, Client, connect, models, start_run
 
-__all__ = ["ActiveRun", "Client", "__version__", "connect", "start_run"]
+__all__ = ["ActiveRun", "Client", "__version__", "connect", "models", "start_run"]

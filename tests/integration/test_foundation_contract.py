@@ -94,6 +94,25 @@ def test_start_run_logs_to_the_server_the_environment_names(
     assert not elsewhere.exists(), "the SDK wrote to the embedded store although a server was named"
 
 
+def test_the_top_level_model_registry_follows_the_same_environment(
+    sdk_env: pytest.MonkeyPatch, live_url: str, tokens: dict[str, str], runtime: Runtime, tmp_path: Path
+) -> None:
+    from steward.registry import service as registry
+
+    with runtime.uow() as uow:  # a version on the server's store
+        registry.create_model(uow, "churn")
+        registry.create_version(uow, "churn", source="runs:/r/model", run_id=None, user_id="engineer")
+        uow.commit()
+    sdk_env.setenv("STEWARD_HOME", str(tmp_path / "not-used"))
+    sdk_env.setenv("STEWARD_SERVER_URL", live_url)
+    sdk_env.setenv("STEWARD_TOKEN", tokens["Engineer"])
+    steward.models().set_alias("churn", "champion", 1, reason="first one")
+    with runtime.uow() as uow:
+        moves = registry.alias_history(uow, "churn", "champion")
+    assert [(e.to_version, e.actor, e.reason) for e in moves] == [(1, "engineer", "first one")]
+    assert steward.models().alias_at("churn", "champion", moves[0].at) == 1
+
+
 def test_start_run_without_a_server_uses_the_embedded_store(sdk_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     sdk_env.setenv("STEWARD_HOME", str(tmp_path / "home"))
     with steward.start_run(experiment="churn") as run:

@@ -21,7 +21,7 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from steward.core.config import Settings
 from steward.core.errors import StewardError
@@ -29,6 +29,9 @@ from steward.sdk.backends import Backend, HttpBackend, LocalBackend
 from steward.sdk.environment import capture_environment, git_commit, source_name
 from steward.tracking.models import DatasetInput, MetricBatch, check_param, check_tag
 from steward.tracking.service import param_conflict
+
+if TYPE_CHECKING:
+    from steward.sdk.registry import ModelRegistry
 
 _Point = tuple[str, float, int, int]
 
@@ -321,6 +324,13 @@ class Client:
     def get_run(self, run_id: str) -> dict[str, Any]:
         return self.backend.get_run(run_id)
 
+    @property
+    def models(self) -> ModelRegistry:
+        """The model registry beside this client: the same embedded store, or the same server and token."""
+        from steward.sdk.registry import ModelRegistry  # the registry's services load only when used
+
+        return ModelRegistry.of(self.backend)
+
 
 _default: Client | None = None
 _default_lock = threading.Lock()
@@ -336,12 +346,20 @@ def connect(url: str | None = None, *, token: str | None = None, settings: Setti
     return client
 
 
-def start_run(experiment: str = "Default", *, name: str = "", tags: dict[str, str] | None = None) -> ActiveRun:
-    """Start a run with the default client (``STEWARD_SERVER_URL``/``STEWARD_TOKEN`` when set,
-    else the embedded store under ``STEWARD_HOME``)."""
+def _default_client() -> Client:
+    """``STEWARD_SERVER_URL``/``STEWARD_TOKEN`` when set, else the embedded store under ``STEWARD_HOME``."""
     global _default
     with _default_lock:
         if _default is None:
             _default = Client.from_settings(Settings())
-        client = _default
-    return client.start_run(experiment, name=name, tags=tags)
+        return _default
+
+
+def start_run(experiment: str = "Default", *, name: str = "", tags: dict[str, str] | None = None) -> ActiveRun:
+    """Start a run with the default client (see ``connect``)."""
+    return _default_client().start_run(experiment, name=name, tags=tags)
+
+
+def models() -> ModelRegistry:
+    """The default client's model registry: ``steward.models().promote("churn", 3)``."""
+    return _default_client().models
