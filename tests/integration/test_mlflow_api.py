@@ -348,17 +348,17 @@ def test_bad_requests_get_mlflows_error_shape_and_change_nothing(
 def test_credentials_are_remembered_briefly_and_failures_never(
     mlf: TestClient, app: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from steward.api.mlflow import _auth
+    from steward.api import deps  # the MLflow routes share the native API's permission check
 
     calls: list[str] = []
-    real = _auth._credentials
+    real = deps._credentials
 
     def counting(request: Any, runtime: Any) -> Any:
         calls.append(request.headers.get("authorization", ""))
         return real(request, runtime)
 
-    monkeypatch.setattr(_auth, "_credentials", counting)
-    monkeypatch.setattr(_auth, "TTL_SECONDS", 0.3)
+    monkeypatch.setattr(deps, "_credentials", counting)
+    monkeypatch.setattr(deps, "CREDENTIALS_TTL", 0.3)
     for _ in range(5):
         assert mlf.get(f"{API}/experiments/search").status_code == 200
     assert len(calls) == 1

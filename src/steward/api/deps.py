@@ -5,7 +5,8 @@ walks all routes and fails on one that declares neither.
 
 A successful check of an ``Authorization`` header (a token or basic credentials) is remembered
 for :data:`CREDENTIALS_TTL` seconds, keyed by a sha256 of the header (the secret itself is not
-kept): an SDK logging a run sends the same header on every request, and a lookup costs a
+kept): an SDK logging a run, or an MLflow client calling ``log_metric`` in a training loop (one
+request each, MLflow routes use the same ``require``), sends the same header on every request, and a lookup costs a
 database round trip and a thread hop (a password check, a scrypt hash). A disabled user or a
 changed role takes effect within that time. Failures and browser sessions are never remembered;
 the role's permissions are checked on every request.

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from steward.api.mlflow._auth import require
+from steward.api.deps import require
 from steward.api.mlflow._wire import MlflowRoute, Msg, Rt, ok
 from steward.artifacts import service as artifacts
 from steward.auth.models import Principal

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
 
+from steward.api.deps import require
 from steward.api.mlflow import convert
-from steward.api.mlflow._auth import require
 from steward.api.mlflow._wire import MlflowRoute, Msg, Rt, ok
 from steward.auth.models import Principal
 from steward.core.errors import InvalidArgument

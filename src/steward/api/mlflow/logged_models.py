@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 
+from steward.api.deps import require
 from steward.api.mlflow import convert
-from steward.api.mlflow._auth import require
 from steward.api.mlflow._wire import MlflowRoute, Msg, Rt, ok
 from steward.api.mlflow.experiments import ensure_default
 from steward.auth.models import Principal

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 
+from steward.api.deps import require
 from steward.api.mlflow import convert
-from steward.api.mlflow._auth import require
 from steward.api.mlflow._wire import MlflowRoute, Msg, Rt, num, ok
 from steward.api.mlflow.experiments import ensure_default, view_of
 from steward.auth.models import Principal
