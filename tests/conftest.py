@@ -9,6 +9,7 @@
 - ``tokens``: one API token per role.
 - ``live_url``: the app served by uvicorn on loopback (real HTTP).
 - ``browser`` / ``context`` / ``page``: a real Chromium (from ``tests.support.browser``).
+- ``mlflow_env``: the ``mlflow`` client pointed at ``live_url`` (from ``tests.support.mlflow_env``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from steward.runtime import Runtime
 from tests.support import postgres
 from tests.support.net import serve
 
-pytest_plugins = ["tests.support.browser"]
+pytest_plugins = ["tests.support.browser", "tests.support.mlflow_env"]
 
 
 @pytest.hookimpl(hookwrapper=True)

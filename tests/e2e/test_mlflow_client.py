@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,25 +40,9 @@ TREE = ["sklearn.tree._tree.Tree"]
 
 
 @pytest.fixture
-def client(live_url: str, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[MlflowClient]:
-    """The environment of an MLflow user with an Engineer's token, and clean fluent state."""
-    for var in (
-        "MLFLOW_TRACKING_USERNAME",
-        "MLFLOW_TRACKING_PASSWORD",
-        "MLFLOW_EXPERIMENT_NAME",
-        "MLFLOW_EXPERIMENT_ID",
-        "MLFLOW_RUN_ID",
-    ):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", live_url)
-    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", tokens["Engineer"])
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # fail fast instead of backing off
-    monkeypatch.setattr(mlflow.tracking.fluent, "_active_experiment_id", None)
-    mlflow.set_tracking_uri(live_url)
-    yield MlflowClient()
-    while mlflow.active_run():
-        mlflow.end_run()
+def client(mlflow_env: Any) -> MlflowClient:
+    """The environment of an MLflow user with an Engineer's token (tests/support/mlflow_env.py)."""
+    return MlflowClient()
 
 
 def _data() -> tuple[pd.DataFrame, pd.Series]:

@@ -5,7 +5,6 @@ matching Steward pages, through the login form when the browser is not signed in
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -24,23 +23,9 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def mlflow_user(live_url: str, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """An MLflow user's environment with the Engineer's token: only the URI and token point at Steward."""
-    for var in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_RUN_ID"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", live_url)
-    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", tokens["Engineer"])
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    monkeypatch.setattr(mlflow.tracking.fluent, "_active_experiment_id", None)
-    mlflow.set_tracking_uri(live_url)
-    yield live_url
-    while mlflow.active_run():
-        mlflow.end_run()
-
-
-def test_an_mlflow_run_and_model_open_from_the_links_the_client_prints(mlflow_user: str, page: Page) -> None:
+def test_an_mlflow_run_and_model_open_from_the_links_the_client_prints(
+    mlflow_env: object, live_url: str, page: Page
+) -> None:
     from sklearn.linear_model import LogisticRegression
 
     rng = np.random.default_rng(0)
@@ -55,7 +40,7 @@ def test_an_mlflow_run_and_model_open_from_the_links_the_client_prints(mlflow_us
         model = LogisticRegression(C=0.5).fit(x, y)
         info = mlflow.sklearn.log_model(model, name="model")
     version = mlflow.register_model(info.model_uri, "web-churn-model")
-    base, run_id, experiment_id = mlflow_user, run.info.run_id, run.info.experiment_id
+    base, run_id, experiment_id = live_url, run.info.run_id, run.info.experiment_id
 
     # The run link, opened by a browser that is not signed in: login first, then the run page.
     page.goto(f"{base}/#/experiments/{experiment_id}/runs/{run_id}")

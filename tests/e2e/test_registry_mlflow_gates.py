@@ -3,8 +3,6 @@ spelling of the alias, nor with MLflow's stage transition to "Production"."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from steward.registry import promotion
@@ -25,13 +23,8 @@ pytestmark = [
 
 
 @pytest.fixture
-def client(live_url: str, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[MlflowClient]:
-    for var in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", tokens["Engineer"])
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    yield MlflowClient(tracking_uri=live_url, registry_uri=live_url)
+def client(mlflow_env: object, live_url: str) -> MlflowClient:
+    return MlflowClient(tracking_uri=live_url, registry_uri=live_url)
 
 
 @pytest.fixture
