@@ -6,8 +6,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
-from pathlib import Path
 
 from fastapi import FastAPI
 from pydantic import SecretStr
@@ -15,22 +13,16 @@ from pydantic import SecretStr
 from steward.api.app import create_api
 from steward.auth import service as auth_service
 from steward.core.config import Settings
+from steward.core.platform_secret import platform_secret
 from steward.runtime import Runtime
 
 log = logging.getLogger("steward.server")
 
 
 def persistent_secret(settings: Settings) -> Settings:
-    """Keep the cookie-signing key across restarts (and replicas sharing STEWARD_HOME)
-    unless STEWARD_SECRET_KEY is set explicitly."""
-    if "secret_key" in settings.model_fields_set:
-        return settings
-    path = Path(settings.home) / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
-    return settings.model_copy(update={"secret_key": SecretStr(path.read_text().strip())})
+    """``settings`` with the stable platform secret (STEWARD_SECRET_KEY, else the home file that
+    every process on this home shares), so cookies survive restarts and replicas agree."""
+    return settings.model_copy(update={"secret_key": SecretStr(platform_secret(settings))})
 
 
 def bootstrap_admin(runtime: Runtime) -> str | None:

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from steward.cli import context
 from steward.cli.output import console, emit_json, err_console, fail, handle_errors
 from steward.core.errors import StewardError
+from steward.core.platform_secret import describe_source
 from steward.store.engine import make_engine
 from steward.store.migrate import alembic_config, current_revision, upgrade
 
@@ -193,10 +194,12 @@ def doctor(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     except Exception as exc:  # as above
         checks["artifacts"] = {"ok": False, "error": str(exc).splitlines()[0]}
     ok = all(c["ok"] for c in checks.values())
+    # Where the platform secret comes from (masked): the CLI and the server must agree on it.
+    shown = {**s.masked(), "platform_secret": describe_source(s).describe()}
     if as_json:
-        emit_json({"settings": s.masked(), "checks": checks, "ok": ok})
+        emit_json({"settings": shown, "checks": checks, "ok": ok})
     else:
-        for k, v in s.masked().items():
+        for k, v in shown.items():
             console.print(f"{k:>20}: {v}")
         for k, v in checks.items():
             mark = "[green]ok[/]" if v["ok"] else f"[red]FAILED[/] {v.get('error', '')}"

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=5000, ge=0, le=65535)
     secret_key: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_urlsafe(32)))
+    secret_key_previous: SecretStr | None = Field(
+        default=None, description="Retired secret keys, comma-separated, that still decrypt old values."
+    )
     admin_password: SecretStr | None = None
     server_url: str | None = None
     token: SecretStr | None = None
@@ -65,6 +68,7 @@ class Settings(BaseSettings):
             "host": self.host,
             "port": self.port,
             "secret_key": "********",
+            "secret_key_previous": "********" if self.secret_key_previous else None,
             "admin_password": "********" if self.admin_password else None,
             "server_url": self.server_url,
             "token": "********" if self.token else None,
