@@ -8,10 +8,12 @@ import math
 import random
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from steward.api.mlflow import convert
 from steward.core.errors import InvalidArgument, NotFound
 from steward.runtime import Runtime
 from steward.tracking import service
@@ -217,6 +219,35 @@ def test_pages_tile_the_result_in_order(seeded: tuple[Runtime, int, list[Run]]) 
             if token is None:
                 break
     assert got == everything and len(got) == len(runs)
+
+
+def _sorted_values(rendered: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for r in rendered:
+        data = {k: sorted(v, key=lambda x: x["key"]) for k, v in r["data"].items()}
+        out.append({**r, "data": data})
+    return out
+
+
+def test_search_page_renders_from_rows_exactly_as_from_runs(seeded: tuple[Runtime, int, list[Run]]) -> None:
+    """The MLflow search page is rendered straight from driver rows (its fast path); it must
+    say exactly what the reference rendering of the runs read through the ORM says: NaN and
+    infinities, end times, inputs with their tags, model outputs, the order asked for."""
+    rt, _, runs = seeded
+    ids = [r.id for r in reversed(runs)] + ["no-such-run"]
+    outputs = {ids[0]: ["m-1", "m-2"], ids[3]: ["m-3"]}
+    with rt.uow() as uow:
+        fast = convert.runs_from_rows(uow.tracking.load_run_rows(ids), outputs)
+        loaded = uow.tracking.load_runs_by_id(ids)
+    reference = [convert.run(r, outputs.get(r.id)) for r in loaded]
+    assert orjson.dumps(fast) == orjson.dumps(reference)  # byte for byte, NaN as "NaN"
+    # and the same runs as read one by one through the ORM (PostgreSQL returns a run's
+    # values in no fixed order, as MLflow's server does)
+    by_key = [convert.run(r, outputs.get(r.id)) for r in reversed(runs)]
+    assert _sorted_values(fast) == _sorted_values(by_key)
+    values = {m["value"] for r in fast for m in r["data"]["metrics"]}
+    assert {"NaN", "Infinity", "-Infinity"} <= values
+    assert any(r["inputs"]["dataset_inputs"] for r in fast) and any("end_time" in r["info"] for r in fast)
 
 
 def test_scope_views_and_datasets(seeded: tuple[Runtime, int, list[Run]]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, func, insert, select, tuple_, update
@@ -33,6 +34,35 @@ def _table(model: type[Any]) -> Table:
 
 _METRIC_COLUMNS = ("run_id", "key", "value", "is_nan", "step", "timestamp")
 _ID_CHUNK = 10_000  # ids per IN list: below SQLite's and PostgreSQL's bound-parameter limits
+
+
+# The columns of ``runs`` in the order of :class:`Run`'s fields.
+RUN_COLUMNS = (
+    "id",
+    "experiment_id",
+    "name",
+    "status",
+    "start_time",
+    "end_time",
+    "user_id",
+    "source",
+    "git_commit",
+    "environment",
+    "lifecycle_stage",
+    "artifact_uri",
+)
+
+
+@dataclass(slots=True)
+class RunRows:
+    """Runs and their values as driver rows, for a caller that renders thousands of runs and
+    cannot afford an object per value (see :meth:`TrackingRepository.load_run_rows`)."""
+
+    runs: list[tuple[Any, ...]]  # RUN_COLUMNS, environment decoded
+    params: list[tuple[str, str, str]]  # run_id, key, value
+    tags: list[tuple[str, str, str]]  # run_id, key, value
+    metrics: list[tuple[str, str, float, bool, int, int]]  # run_id, key, value, is_nan, step, timestamp
+    inputs: dict[str, list[DatasetInput]]  # by run id
 
 
 def _metric_value(value: float, is_nan: bool) -> float:
@@ -396,17 +426,41 @@ class TrackingRepository:
 
     def load_runs_by_id(self, run_ids: Sequence[str]) -> list[Run]:
         """Runs in the order of ``run_ids`` (unknown ids skipped), read as plain rows, without
-        ORM objects: five queries per 10,000 runs. The fast path for search pages."""
-        out: list[Run] = []
-        ids = list(run_ids)
-        for start in range(0, len(ids), _ID_CHUNK):
-            out += self._load_chunk(ids[start : start + _ID_CHUNK])
+        ORM objects: five queries per 10,000 runs."""
+        rows = self.load_run_rows(run_ids)
+        params: dict[str, dict[str, str]] = {r[0]: {} for r in rows.runs}
+        tags: dict[str, dict[str, str]] = {r[0]: {} for r in rows.runs}
+        metrics: dict[str, dict[str, Metric]] = {r[0]: {} for r in rows.runs}
+        for run_id, key, value in rows.params:
+            params[run_id][key] = value
+        for run_id, key, value in rows.tags:
+            tags[run_id][key] = value
+        for run_id, key, number, is_nan, step, ts in rows.metrics:
+            metrics[run_id][key] = Metric(key, math.nan if is_nan else number, step, ts)
+        out = []
+        for r in rows.runs:
+            i = r[0]
+            out.append(
+                Run(
+                    i, r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11],
+                    params[i], metrics[i], tags[i], rows.inputs.get(i, []),
+                )
+            )  # fmt: skip
         return out
 
-    def _load_chunk(self, ids: list[str]) -> list[Run]:
-        # Plain SQL through the driver: this is the hot path of search, and building, caching
-        # and compiling five statements with hundreds of bound ids each cost more than the
-        # queries. Through the driver SQLite hands JSON over as text; psycopg decodes it.
+    def load_run_rows(self, run_ids: Sequence[str]) -> RunRows:
+        """The runs of ``run_ids`` (in that order, unknown ids skipped) with their params, tags,
+        latest metrics and inputs, as the driver returns them: the hot path of search pages."""
+        out = RunRows([], [], [], [], {})
+        ids = list(run_ids)
+        for start in range(0, len(ids), _ID_CHUNK):
+            self._load_chunk(ids[start : start + _ID_CHUNK], out)
+        return out
+
+    def _load_chunk(self, ids: list[str], out: RunRows) -> None:
+        # Plain SQL through the driver: building, caching and compiling five statements with
+        # hundreds of bound ids each cost more than the queries. Through the driver SQLite
+        # hands JSON over as text; psycopg decodes it.
         sqlite = self.session.get_bind().dialect.name == "sqlite"
         marks = ",".join(["?" if sqlite else "%s"] * len(ids))
         conn = self.session.connection()
@@ -418,66 +472,24 @@ class TrackingRepository:
         def _json(value: Any) -> Any:
             return json.loads(value) if sqlite and value is not None else value
 
-        base: dict[str, tuple[Any, ...]] = {
-            r[0]: tuple(r)
-            for r in rows(
-                "SELECT id, experiment_id, name, status, start_time, end_time, user_id, source, git_commit, "
-                "environment, lifecycle_stage, artifact_uri FROM runs WHERE id IN ({ids})"
+        base: dict[str, tuple[Any, ...]] = {}
+        for r in rows(f"SELECT {', '.join(RUN_COLUMNS)} FROM runs WHERE id IN ({{ids}})"):
+            env = r[9] if r[9] != "null" else None
+            base[r[0]] = (*r[:9], _json(env), *r[10:])
+        if not base:
+            return
+        out.runs += [base[i] for i in ids if i in base]
+        out.params += rows('SELECT run_id, "key", value FROM params WHERE run_id IN ({ids})')
+        out.tags += rows('SELECT run_id, "key", value FROM run_tags WHERE run_id IN ({ids})')
+        out.metrics += rows(
+            'SELECT run_id, "key", value, is_nan, step, "timestamp" FROM latest_metrics WHERE run_id IN ({ids})'
+        )
+        for run_id, run_tags, name, digest, source_type, source, schema, profile, num_rows in rows(
+            "SELECT i.run_id, i.tags, d.name, d.digest, d.source_type, d.source, d.schema, d.profile, "
+            "d.num_rows FROM run_inputs i JOIN datasets d ON d.id = i.dataset_id WHERE i.run_id IN ({ids})"
+        ):
+            out.inputs.setdefault(run_id, []).append(
+                DatasetInput(
+                    name, digest, source_type, source, _json(schema), _json(profile), num_rows, _json(run_tags) or {}
+                )
             )
-        }
-        params: dict[str, dict[str, str]] = {i: {} for i in base}
-        tags: dict[str, dict[str, str]] = {i: {} for i in base}
-        metrics: dict[str, dict[str, Metric]] = {i: {} for i in base}
-        inputs: dict[str, list[DatasetInput]] = {i: [] for i in base}
-        if base:
-            for run_id, key, value in rows('SELECT run_id, "key", value FROM params WHERE run_id IN ({ids})'):
-                params[run_id][key] = value
-            for run_id, key, value in rows('SELECT run_id, "key", value FROM run_tags WHERE run_id IN ({ids})'):
-                tags[run_id][key] = value
-            nan = math.nan
-            for run_id, key, number, is_nan, step, ts in rows(
-                'SELECT run_id, "key", value, is_nan, step, "timestamp" FROM latest_metrics WHERE run_id IN ({ids})'
-            ):
-                metrics[run_id][key] = Metric(key, nan if is_nan else number, step, ts)
-            for run_id, run_tags, name, digest, source_type, source, schema, profile, num_rows in rows(
-                "SELECT i.run_id, i.tags, d.name, d.digest, d.source_type, d.source, d.schema, d.profile, "
-                "d.num_rows FROM run_inputs i JOIN datasets d ON d.id = i.dataset_id WHERE i.run_id IN ({ids})"
-            ):
-                inputs[run_id].append(
-                    DatasetInput(
-                        name,
-                        digest,
-                        source_type,
-                        source,
-                        _json(schema),
-                        _json(profile),
-                        num_rows,
-                        _json(run_tags) or {},
-                    )
-                )
-        out = []
-        for i in ids:
-            if i in base:
-                r = base[i]
-                env = r[9] if r[9] != "null" else None
-                out.append(
-                    Run(
-                        r[0],
-                        r[1],
-                        r[2],
-                        r[3],
-                        r[4],
-                        r[5],
-                        r[6],
-                        r[7],
-                        r[8],
-                        _json(env),
-                        r[10],
-                        r[11],
-                        params[i],
-                        metrics[i],
-                        tags[i],
-                        inputs[i],
-                    )
-                )
-        return out

@@ -421,7 +421,7 @@ def _search_offset(page_token: str | None) -> int:
     return offset
 
 
-def search_runs(
+def search_run_ids(
     uow: UnitOfWork,
     experiment_ids: Sequence[int | str],
     *,
@@ -430,8 +430,8 @@ def search_runs(
     view: str = "active",
     max_results: int = 1000,
     page_token: str | None = None,
-) -> Page[Run]:
-    """Runs of the experiments matching an MLflow filter (``"metrics.acc > 0.9 and
+) -> Page[str]:
+    """The ids of the runs of the experiments matching an MLflow filter (``"metrics.acc > 0.9 and
     params.model = 'rf'"``), in MLflow's order (``["metrics.acc DESC"]``, ties by start time,
     newest first, then id), one page; filtered, sorted and paged in SQL."""
     from steward.tracking import search
@@ -451,7 +451,30 @@ def search_runs(
     )
     more = len(run_ids) > max_results
     token = encode_token({"offset": offset + max_results}) if more else None
-    return Page(uow.tracking.load_runs_by_id(run_ids[:max_results]), token)
+    return Page(run_ids[:max_results], token)
+
+
+def search_runs(
+    uow: UnitOfWork,
+    experiment_ids: Sequence[int | str],
+    *,
+    filter_string: str | None = None,
+    order_by: Sequence[str] | None = None,
+    view: str = "active",
+    max_results: int = 1000,
+    page_token: str | None = None,
+) -> Page[Run]:
+    """The runs of :func:`search_run_ids`, loaded."""
+    page = search_run_ids(
+        uow,
+        experiment_ids,
+        filter_string=filter_string,
+        order_by=order_by,
+        view=view,
+        max_results=max_results,
+        page_token=page_token,
+    )
+    return Page(uow.tracking.load_runs_by_id(page.items), page.next_page_token)
 
 
 def search_experiments(

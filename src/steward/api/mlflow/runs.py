@@ -234,7 +234,7 @@ def search(msg: Msg, rt: Rt, request: Request, _: Read) -> Response:
     if "0" in experiment_ids:
         ensure_default(rt, request)
     with rt.uow() as uow:
-        page = service.search_runs(
+        page = service.search_run_ids(
             uow,
             experiment_ids,
             filter_string=msg.text("filter"),
@@ -243,7 +243,9 @@ def search(msg: Msg, rt: Rt, request: Request, _: Read) -> Response:
             max_results=msg.max_results(1000),
             page_token=msg.text("page_token") or None,
         )
-        out: dict[str, Any] = {"runs": _with_outputs(uow, page.items)}
+        # Rendered from the driver's rows, not Run objects: a page can hold 50,000 runs.
+        rows = uow.tracking.load_run_rows(page.items)
+        out: dict[str, Any] = {"runs": convert.runs_from_rows(rows, uow.registry.logged_models_of_runs(page.items))}
     if page.next_page_token:
         out["next_page_token"] = page.next_page_token
     return ok(out)
