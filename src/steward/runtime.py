@@ -26,7 +26,10 @@ class Runtime:
         engine = make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
         if migrate:
             upgrade(engine)
-        return cls(settings, engine, UnitOfWorkFactory(engine), open_blob_store(settings.artifact_root))
+        from steward.notify.sealing import SecretBox  # lazily: the notify package pulls in httpx
+
+        uow = UnitOfWorkFactory(engine, SecretBox.from_settings(settings))
+        return cls(settings, engine, uow, open_blob_store(settings.artifact_root))
 
     def close(self) -> None:
         self.engine.dispose()

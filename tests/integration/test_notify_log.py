@@ -80,13 +80,14 @@ def test_channels_store_secrets_apart_and_show_them_masked(store_runtime: Runtim
     }
     with rt.uow() as uow:
         row = uow.session.scalars(select(ChannelRow)).one()
-        assert row.secrets == {"secret": SECRET} and "secret" not in row.config
+        assert uow.notify.channel_secrets(row) == {"secret": SECRET} and "secret" not in row.config
         # Saving the form back (secret masked or left out) keeps the stored secret.
         configure_channel(uow, "risk-hook", "webhook", {**info.config, "url": "https://hooks.example.org/b"})
         uow.commit()
     with rt.uow() as uow:
         row = uow.session.scalars(select(ChannelRow)).one()
-        assert row.secrets == {"secret": SECRET} and row.config["url"] == "https://hooks.example.org/b"
+        assert uow.notify.channel_secrets(row) == {"secret": SECRET}
+        assert row.config["url"] == "https://hooks.example.org/b"
         assert [c.name for c in list_channels(uow)] == ["risk-hook"]
         assert get_channel(uow, "risk-hook").min_severity == "info"  # not given again: back to the default
         with pytest.raises(InvalidArgument, match="'url'"):

@@ -28,6 +28,7 @@ from steward.notify.models import (
     Severity,
 )
 from steward.notify.registry import CHANNEL_TYPES, Channel, ChannelDeps, ChannelRegistry, ChannelType
+from steward.notify.sealing import ChannelSecretError, SecretBox
 from steward.notify.service import (
     configure_channel,
     delivery_log,
@@ -47,6 +48,7 @@ __all__ = [
     "ChannelDeps",
     "ChannelInfo",
     "ChannelRegistry",
+    "ChannelSecretError",
     "ChannelType",
     "Delivery",
     "DeliveryResult",
@@ -58,6 +60,7 @@ __all__ = [
     "Notifier",
     "Outcome",
     "RetryPolicy",
+    "SecretBox",
     "Severity",
     "SlackConfig",
     "SlackWebhookChannel",

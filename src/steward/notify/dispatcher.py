@@ -33,6 +33,7 @@ from steward.core.clock import Clock, SystemClock
 from steward.notify.delivery import RetryPolicy, Timer, deliver
 from steward.notify.models import Attempt, Delivery, DeliveryStatus, Notification
 from steward.notify.registry import CHANNEL_TYPES, Channel, ChannelDeps, ChannelRegistry
+from steward.notify.sealing import ChannelSecretError
 from steward.notify.service import enqueue, get_delivery, redact
 
 if TYPE_CHECKING:
@@ -172,7 +173,16 @@ class Dispatcher:
             notification = None if note is None else uow.notify.to_notification(note)
             found = uow.notify.channel(channel_name)
             # Read now: closing the unit expires the rows.
-            channel_row = None if found is None else (found.type, dict(found.config), dict(found.secrets))
+            channel_row, unreadable = None, None
+            if found is not None:
+                try:
+                    channel_row = (found.type, dict(found.config), uow.notify.channel_secrets(found))
+                except ChannelSecretError as exc:
+                    unreadable = exc.message
+        if unreadable is not None:  # the key is wrong: no attempt can succeed, so none is made
+            log.warning(unreadable, extra={"ctx_channel": channel_name})
+            self._finish(delivery_id, DeliveryStatus.FAILED, unreadable)
+            return None
         if notification is None or channel_row is None:
             self._finish(delivery_id, DeliveryStatus.FAILED, f"the channel {channel_name!r} is no longer configured")
             return None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
+from steward.core.errors import StewardError
 from steward.notify.models import (
     Attempt,
     Delivery,
@@ -15,12 +16,25 @@ from steward.notify.models import (
     Notification,
     Severity,
 )
+from steward.notify.sealing import SecretBox
 from steward.notify.tables import AttemptRow, ChannelRow, DeliveryRow, NotificationRow
 
 
 class NotifyRepository:
-    def __init__(self, session: Session) -> None:
+    """``box`` encrypts channel secrets; without one, channels can be listed but their secrets
+    neither read nor written."""
+
+    def __init__(self, session: Session, box: SecretBox | None = None) -> None:
         self.session = session
+        self._box_ = box
+
+    def _box(self) -> SecretBox:
+        if self._box_ is None:
+            raise StewardError(
+                "This unit of work has no platform secret to encrypt notification channel secrets with; "
+                "build it with UnitOfWorkFactory(engine, secret_box=SecretBox.from_settings(settings))."
+            )
+        return self._box_
 
     # channels ----------------------------------------------------------------------------------
     def channel(self, name: str) -> ChannelRow | None:
@@ -29,11 +43,21 @@ class NotifyRepository:
     def channels(self) -> list[ChannelRow]:
         return list(self.session.scalars(select(ChannelRow).order_by(ChannelRow.name)))
 
-    def add_channel(self, **values: Any) -> ChannelRow:
-        row = ChannelRow(**values)
+    def add_channel(self, *, secrets: Mapping[str, str], **values: Any) -> ChannelRow:
+        row = ChannelRow(secrets=self._box().seal(secrets), **values)
         self.session.add(row)
         self.session.flush()
         return row
+
+    def set_channel_secrets(self, row: ChannelRow, secrets: Mapping[str, str]) -> None:
+        """Replace the secrets of ``row``, encrypted under the current key."""
+        row.secrets = self._box().seal(secrets)
+
+    def channel_secrets(self, row: ChannelRow, names: Sequence[str] | None = None) -> dict[str, str]:
+        """The decrypted secrets of ``row`` (only ``names`` if given); raises
+        :class:`~steward.notify.sealing.ChannelSecretError` when the keys do not fit."""
+        stored = row.secrets if names is None else {k: v for k, v in row.secrets.items() if k in names}
+        return self._box().open(row.name, stored) if stored else {}
 
     def delete_channel(self, row: ChannelRow) -> None:
         self.session.delete(row)

@@ -24,6 +24,7 @@ from steward.notify.models import (
     Severity,
 )
 from steward.notify.registry import CHANNEL_TYPES, MASK, ChannelRegistry
+from steward.notify.sealing import ChannelSecretError
 
 if TYPE_CHECKING:
     from steward.notify.tables import ChannelRow
@@ -85,8 +86,10 @@ def configure_channel(
     row = uow.notify.channel(name)
     merged = {k: v for k, v in config.items() if v != MASK}
     if row is not None and row.type == kind.name:
-        for key, value in row.secrets.items():
-            merged.setdefault(key, value)
+        # Only the kept secrets are decrypted: a channel whose key was lost is mended by
+        # sending every secret anew.
+        kept = [k for k in row.secrets if k not in merged]
+        merged.update(uow.notify.channel_secrets(row, kept))
     public, secrets = kind.split(kind.parse(merged))
     t = (clock or SystemClock()).now_ms()
     if row is None:
@@ -102,7 +105,8 @@ def configure_channel(
             updated_at=t,
         )
     else:
-        row.type, row.config, row.secrets = kind.name, public, secrets
+        row.type, row.config = kind.name, public
+        uow.notify.set_channel_secrets(row, secrets)  # under the current key, whatever it was under
         row.enabled, row.min_severity, row.updated_at = enabled, severity.value, t
     log.info("notification channel configured", extra={"ctx_channel": name, "ctx_type": kind.name})
     return _info(row)
@@ -243,10 +247,15 @@ def enqueue(
             status = DeliveryStatus.SUPPRESSED
         else:
             try:
-                kinds.build(row.type, row.name, {**row.config, **row.secrets})
-            except Exception as exc:  # an unknown type or a plug-in refusing its config
-                status = DeliveryStatus.FAILED
-                error = redact(f"cannot build the channel: {exc}", list(row.secrets.values()))
+                secrets = uow.notify.channel_secrets(row)
+            except ChannelSecretError as exc:
+                status, error, secrets = DeliveryStatus.FAILED, exc.message, None
+            if secrets is not None:
+                try:
+                    kinds.build(row.type, row.name, {**row.config, **secrets})
+                except Exception as exc:  # an unknown type or a plug-in refusing its config
+                    status = DeliveryStatus.FAILED
+                    error = redact(f"cannot build the channel: {exc}", list(secrets.values()))
         done = status is not DeliveryStatus.PENDING
         delivery = uow.notify.add_delivery(
             id=new_id(),

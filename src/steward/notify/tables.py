@@ -22,8 +22,10 @@ class ChannelRow(Base):
     name: Mapped[str] = mapped_column(String(128), unique=True)
     type: Mapped[str] = mapped_column(String(64))
     config: Mapped[dict[str, Any]] = mapped_column(JSON)
-    # Secret fields, kept out of ``config`` so that nothing showing a channel can leak them.
-    secrets: Mapped[dict[str, str]] = mapped_column(JSON)
+    # Secret fields, kept out of ``config`` so that nothing showing a channel can leak them, each
+    # value a Fernet token ``{"fernet": "..."}`` (or, written before encryption, a plain string).
+    # Read and write them through the repository, which holds the key (steward.notify.sealing).
+    secrets: Mapped[dict[str, Any]] = mapped_column(JSON)
     enabled: Mapped[bool] = mapped_column(Boolean)
     min_severity: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[int] = mapped_column(BigInteger)

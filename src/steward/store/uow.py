@@ -19,13 +19,15 @@ if TYPE_CHECKING:
     from steward.deployments.repository import DeploymentRepository
     from steward.monitoring.repository import MonitoringRepository
     from steward.notify.repository import NotifyRepository
+    from steward.notify.sealing import SecretBox
     from steward.registry.repository import RegistryRepository
     from steward.tracking.repository import TrackingRepository
 
 
 class UnitOfWork:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, secret_box: SecretBox | None = None) -> None:
         self.session = session
+        self._secret_box = secret_box
         self._committed = False
 
     @property
@@ -62,7 +64,7 @@ class UnitOfWork:
     def notify(self) -> NotifyRepository:
         from steward.notify.repository import NotifyRepository
 
-        return NotifyRepository(self.session)
+        return NotifyRepository(self.session, self._secret_box)
 
     @property
     def monitoring(self) -> MonitoringRepository:
@@ -91,11 +93,13 @@ class UnitOfWork:
 
 
 class UnitOfWorkFactory:
-    """Opens units of work on one engine; built once per process by the entry point."""
+    """Opens units of work on one engine; built once per process by the entry point.
+    ``secret_box`` encrypts notification channel secrets at rest."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, secret_box: SecretBox | None = None) -> None:
         self.engine = engine
+        self.secret_box = secret_box
         self._sessions = sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
     def __call__(self) -> UnitOfWork:
-        return UnitOfWork(self._sessions())
+        return UnitOfWork(self._sessions(), self.secret_box)
