@@ -408,7 +408,7 @@ def test_the_scheduler_runs_a_due_monitor_once_across_replicas(runtime: Runtime)
     b = MonitoringScheduler(_deps(runtime, Clock(T0 + DAY)), holder="replica-b")
     t = T0 + DAY
     first = a.tick(t)
-    assert [r.job for r in first] == ["monitor:acs", "monitoring:compact"]
+    assert [r.job for r in first] == ["monitor:acs", "monitoring:compact", "monitoring:retention"]
     assert all(r.status.startswith("ok") for r in first), first
     assert b.tick(t) == [] and b.tick(t + 30 * 60_000) == []  # not due, lease held
     later = b.tick(t + HOUR)

@@ -1,4 +1,4 @@
-"""``steward monitor ...`` (run, configure, show, labels, ingest, alerts, compact) and
+"""``steward monitor ...`` (run, configure, show, labels, ingest, alerts, compact, purge) and
 ``steward drift --reference A --current B``."""
 
 from __future__ import annotations
@@ -258,6 +258,52 @@ def compact(as_json: JsonOpt = False) -> None:
         console.print(
             f"{preds.files_in} prediction and {labels_.files_in} label segments compacted; {summarised} summarised."
         )
+
+
+@monitor_app.command("purge")
+@handle_errors
+def purge(
+    deployment: Annotated[str | None, typer.Argument(help="Only this deployment (default: all).")] = None,
+    older_than: Annotated[
+        str | None,
+        typer.Option("--older-than", help="Remove rows older than this (30d, 12h); default the retention setting."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would go; change nothing.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete prediction-log rows and labels older than the retention (monitor runs are kept)."""
+    from steward.core.clock import now_ms
+    from steward.monitoring.retention import purge as run_purge
+    from steward.monitoring.retention import retention_cutoffs
+    from steward.monitoring.store import check_deployment
+    from steward.monitoring.windows import parse_duration
+
+    age = parse_duration(older_than, field="--older-than") if older_than is not None else None
+    if deployment is not None:
+        check_deployment(deployment)
+    deps = _deps()
+    t = now_ms()
+    if age is not None:
+        found = [deployment] if deployment else deps.store.all_deployments()
+        cutoffs = {d: t - age for d in found}
+    else:
+        with deps.uow() as uow:
+            cutoffs = retention_cutoffs(uow, deps.store, t, deployment=deployment)
+    report = run_purge(deps.store, cutoffs, dry_run=dry_run, lock_timeout_s=30.0)
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        totals = report.totals()
+        verb = "Would remove" if dry_run else "Removed"
+        console.print(
+            f"{verb} {totals['rows_removed']} rows: {totals['segments_removed']} segments deleted, "
+            f"{totals['segments_rewritten']} rewritten, {totals['bytes_freed']} bytes freed "
+            f"({len(cutoffs)} deployments)."
+        )
+    for problem in [*(f"{b}: busy (being compacted), skipped" for b in report.busy), *report.errors]:
+        err_console.print(problem)
+    if report.busy or report.errors:
+        raise typer.Exit(1)
 
 
 def _split(text: str | None) -> list[str]:

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     log_json: bool = True
     scheduler: bool = Field(default=True, description="Run scheduled jobs (monitoring windows) in this process.")
     scheduler_tick_s: float = Field(default=30.0, gt=0, description="Seconds between the scheduler's passes.")
+    monitoring_retention_days: int = Field(
+        default=90, ge=0, description="Days of prediction log and labels kept (0 keeps them forever)."
+    )
     secure_cookies: bool = False
     demo: bool = Field(default=True, description="Seed a demo on the first start of a store without user data.")
 

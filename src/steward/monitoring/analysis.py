@@ -58,6 +58,7 @@ class DriftOptions(BaseModel):
     drift_share: float = Field(default=0.5, gt=0, le=1)
     false_alarm_rate: float = Field(default=0.05, gt=0, lt=1)
     multivariate: bool = False
+    retention_days: int | None = Field(default=None, ge=0)  # overrides STEWARD_MONITORING_RETENTION_DAYS
 
     @field_validator("prediction_method", "score_method")
     @classmethod

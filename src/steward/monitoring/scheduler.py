@@ -1,5 +1,6 @@
 """The monitoring scheduler that runs inside ``steward server``: each monitor with a
 ``schedule`` runs when due, the prediction log is compacted and summarised in the background,
+raw rows older than the retention are purged once a day (:mod:`steward.monitoring.retention`),
 and the notification outbox is dispatched: every pending delivery that the entry point which
 enqueued it did not send right after its commit (it died first, or its dispatcher did mid-way
 and the lease has run out).
@@ -26,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from steward.monitoring.retention import purge, retention_cutoffs
 from steward.monitoring.runner import run_monitor
 from steward.monitoring.service import MonitoringDeps
 from steward.monitoring.windows import DAY, HOUR, MINUTE, parse_duration
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("steward.monitoring.scheduler")
 
 COMPACT_JOB = "monitoring:compact"
+RETENTION_JOB = "monitoring:retention"
 DISPATCH_JOB = "notify:dispatch"
 JOB_TIMEOUT_MS = 30 * MINUTE
 COUNTER_RETENTION_MS = 90 * DAY
@@ -64,6 +67,7 @@ class MonitoringScheduler:
         holder: str | None = None,
         tick_s: float = 30.0,
         compact_every_ms: int = HOUR,
+        purge_every_ms: int = DAY,
         summarise_limit: int = 2_000,
     ) -> None:
         self.deps = deps
@@ -71,6 +75,7 @@ class MonitoringScheduler:
         self.holder = holder or holder_id()
         self.tick_s = tick_s
         self.compact_every_ms = compact_every_ms
+        self.purge_every_ms = purge_every_ms
         self.summarise_limit = summarise_limit
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -96,6 +101,7 @@ class MonitoringScheduler:
             job = f"monitor:{deployment}"
             results.append(self._leased(job, t, every, functools.partial(self._monitor, deployment, t)))
         results.append(self._leased(COMPACT_JOB, t, self.compact_every_ms, lambda: self._housekeeping(t)))
+        results.append(self._leased(RETENTION_JOB, t, self.purge_every_ms, lambda: self._retention(t)))
         results.append(self._dispatch())
         return [r for r in results if r.status != "skipped"]
 
@@ -125,6 +131,18 @@ class MonitoringScheduler:
         errors = compacted.errors + labels.errors
         return f"ok: {compacted.files_in + labels.files_in} files compacted, {summarised} summarised" + (
             f", {len(errors)} errors" if errors else ""
+        )
+
+    def _retention(self, now: int) -> str:
+        with self.deps.uow() as uow:
+            cutoffs = retention_cutoffs(uow, self.deps.store, now)
+        report = purge(self.deps.store, cutoffs, lock_timeout_s=60.0)
+        totals = report.totals()
+        extra = [f"{len(report.busy)} busy", f"{len(report.errors)} errors"]
+        return (
+            f"ok: {totals['rows_removed']} rows, {totals['segments_removed']} segments removed, "
+            f"{totals['segments_rewritten']} rewritten, {totals['bytes_freed']} bytes freed"
+            + "".join(f", {e}" for e, n in zip(extra, (report.busy, report.errors), strict=True) if n)
         )
 
     def _leased(self, job: str, now: int, every: int, work: Callable[[], str]) -> JobResult:

@@ -27,12 +27,15 @@ milliseconds between the rename and the deletes.
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import re
 import time
 import uuid
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -45,10 +48,21 @@ from steward.core.config import Settings
 from steward.core.errors import InvalidArgument
 from steward.monitoring.segments import compact_folder, finish_interrupted, live_files, summary_path, write_atomic
 from steward.monitoring.summaries import SUMMARY_SAMPLE_CAP, SegmentSummary, summarise
-from steward.monitoring.windows import HOUR, MINUTE, Window, hour_fully_inside, hour_key, hour_start, hours_of
+from steward.monitoring.windows import (
+    HOUR,
+    MINUTE,
+    Window,
+    format_ms,
+    hour_fully_inside,
+    hour_key,
+    hour_start,
+    hours_of,
+)
 
 T = TypeVar("T")
 _RETRIES = 3
+RETENTION_MARK = ".retention.json"
+LOCK_NAME = ".rewrite.lock"
 
 
 def _quote(path: Path | str) -> str:
@@ -85,17 +99,31 @@ class MonitoringStore:
         predictions: the prediction-log root the model server writes.
         labels: the root of ingested ground truth.
         sample_cap: bottom-k sample size of the numeric sketches in summaries.
+        retention_days: default retention of raw rows (0 keeps them forever); a monitor's
+            ``options.retention_days`` overrides it for its deployment.
     """
 
-    def __init__(self, predictions: str | Path, labels: str | Path, *, sample_cap: int = SUMMARY_SAMPLE_CAP) -> None:
+    def __init__(
+        self,
+        predictions: str | Path,
+        labels: str | Path,
+        *,
+        sample_cap: int = SUMMARY_SAMPLE_CAP,
+        retention_days: int = 0,
+    ) -> None:
         self.predictions = Path(predictions)
         self.labels = Path(labels)
         self.sample_cap = sample_cap
+        self.retention_days = retention_days
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MonitoringStore:
         home = Path(settings.home).resolve()
-        return cls(home / "prediction-log", home / "monitoring" / "labels")
+        return cls(
+            home / "prediction-log",
+            home / "monitoring" / "labels",
+            retention_days=settings.monitoring_retention_days,
+        )
 
     # -- listing ------------------------------------------------------------------------------
     def deployments(self) -> list[str]:
@@ -103,6 +131,10 @@ class MonitoringStore:
         if not self.predictions.is_dir():
             return []
         return sorted(p.name.split("=", 1)[1] for p in self.predictions.glob("deployment=*") if p.is_dir())
+
+    def all_deployments(self) -> list[str]:
+        """Deployments with predictions or labels."""
+        return sorted(set(self._deployments("predictions")) | set(self._deployments("labels")))
 
     def hours(self, deployment: str, table: str = "predictions") -> list[str]:
         """The hour partitions of a deployment, in order."""
@@ -118,6 +150,10 @@ class MonitoringStore:
     def window_segments(self, deployment: str, window: Window, table: str = "predictions") -> list[Path]:
         hours = set(self.hours(deployment, table))
         return [p for h in hours_of(window) if h in hours for p in self.segments(deployment, h, table)]
+
+    def folder(self, table: str, deployment: str, hour: str) -> Path:
+        """The folder of one hour partition."""
+        return self._folder(table, deployment, hour)
 
     def _root(self, table: str) -> Path:
         if table == "predictions":
@@ -145,6 +181,7 @@ class MonitoringStore:
 
     def window_summary(self, deployment: str, window: Window) -> SegmentSummary:
         """The merged summary of every prediction inside ``window`` (see the module docstring)."""
+        self.check_retained(deployment, window)
         return _retry(lambda: self._window_summary(deployment, window))
 
     def _window_summary(self, deployment: str, window: Window) -> SegmentSummary:
@@ -219,6 +256,7 @@ class MonitoringStore:
         ``request_id, row, timestamp, model_version, prediction, prediction_value, score, label,
         label_value, correct`` (label columns null when no label has arrived yet). The latest
         label of a row wins."""
+        self.check_retained(deployment, window)
         return _retry(lambda: self._labelled(deployment, window))
 
     def _labelled(self, deployment: str, window: Window) -> pa.Table:
@@ -261,6 +299,58 @@ class MonitoringStore:
             result: pa.Table = rel.to_arrow_table()
             return result
 
+    # -- retention ----------------------------------------------------------------------------
+    def purged_before(self, deployment: str) -> int | None:
+        """The cutoff of the last purge that removed predictions of ``deployment`` (None if none)."""
+        mark = self.predictions / f"deployment={check_deployment(deployment)}" / RETENTION_MARK
+        try:
+            return int(json.loads(mark.read_text())["purged_before_ms"])
+        except (FileNotFoundError, ValueError, KeyError, TypeError):
+            return None
+
+    def mark_purged(self, deployment: str, cutoff_ms: int) -> None:
+        """Record that rows before ``cutoff_ms`` are gone (the mark only moves forward)."""
+        folder = self.predictions / f"deployment={check_deployment(deployment)}"
+        if folder.is_dir() and cutoff_ms > (self.purged_before(deployment) or 0):
+            write_atomic(folder / RETENTION_MARK, json.dumps({"purged_before_ms": cutoff_ms}).encode())
+
+    def check_retained(self, deployment: str, window: Window) -> None:
+        """Refuse a window reaching before the last purge: its rows are gone, and an empty or
+        partial window must not read as "no drift"."""
+        cutoff = self.purged_before(deployment)
+        if cutoff is not None and window.start_ms < cutoff:
+            raise InvalidArgument(
+                f"The window {format_ms(window.start_ms)}/{format_ms(window.end_ms)} of deployment {deployment!r} "
+                f"starts before {format_ms(cutoff)}, and the prediction log before that time was purged by the "
+                "retention policy (STEWARD_MONITORING_RETENTION_DAYS or the monitor's options.retention_days). "
+                f"Ask for a window that starts on or after {format_ms(cutoff)}.",
+                field="window",
+            )
+
+    @contextmanager
+    def rewrite_lock(self, table: str, deployment: str, *, timeout_s: float = 0.0) -> Iterator[bool]:
+        """Hold the deployment's rewrite lock (compaction, purge); yields False if another process
+        still holds it after ``timeout_s``."""
+        folder = self._root(table) / f"deployment={check_deployment(deployment)}"
+        if not folder.is_dir():  # nothing to rewrite; creating it would invent a deployment
+            yield True
+            return
+        with open(folder / LOCK_NAME, "a+b") as fh:
+            deadline = time.monotonic() + timeout_s
+            while True:
+                try:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        yield False
+                        return
+                    time.sleep(0.05)
+            try:
+                yield True
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
     # -- writing ------------------------------------------------------------------------------
     def write_segment(self, table_name: str, deployment: str, hour: str, table: pa.Table, prefix: str) -> Path:
         """Write one immutable segment (temporary name, then renamed into place)."""
@@ -279,24 +369,29 @@ class MonitoringStore:
         """Rewrite the segments of every closed hour (ended ``grace_ms`` ago) into one file."""
         result = CompactionResult()
         for dep in [deployment] if deployment else self._deployments(table):
-            for hour in self.hours(dep, table):
-                if hour_start(hour) + HOUR + grace_ms > now_ms:
-                    continue
-                folder = self._folder(table, dep, hour)
-                try:
-                    finish_interrupted(folder)
-                    files = live_files(folder)
-                    if len(files) < 2:
-                        continue
-                    rows = compact_folder(folder, files, self.segment_summary if table == "predictions" else None)
-                except (OSError, pa.ArrowInvalid) as exc:  # one bad partition must not stop the rest
-                    result.errors.append(f"{folder}: {exc}")
-                    continue
-                result.partitions += 1
-                result.files_in += len(files)
-                result.files_out += 1
-                result.rows += rows
+            with self.rewrite_lock(table, dep) as locked:
+                if locked:  # else a purge is rewriting it: the next compaction does this one
+                    self._compact_deployment(result, table, dep, now_ms, grace_ms)
         return result
+
+    def _compact_deployment(self, result: CompactionResult, table: str, dep: str, now_ms: int, grace_ms: int) -> None:
+        for hour in self.hours(dep, table):
+            if hour_start(hour) + HOUR + grace_ms > now_ms:
+                continue
+            folder = self._folder(table, dep, hour)
+            try:
+                finish_interrupted(folder)
+                files = live_files(folder)
+                if len(files) < 2:
+                    continue
+                rows = compact_folder(folder, files, self.segment_summary if table == "predictions" else None)
+            except (OSError, pa.ArrowInvalid) as exc:  # one bad partition must not stop the rest
+                result.errors.append(f"{folder}: {exc}")
+                continue
+            result.partitions += 1
+            result.files_in += len(files)
+            result.files_out += 1
+            result.rows += rows
 
     def _deployments(self, table: str) -> list[str]:
         root = self._root(table)
