@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,9 +20,11 @@ from typer.testing import CliRunner, Result
 from steward.cli.main import app
 from steward.core.clock import now_ms
 from steward.core.errors import InvalidArgument
+from steward.core.logging import JsonFormatter
 from steward.monitoring.ingest import ingest_labels
 from steward.monitoring.models import MonitorConfig
 from steward.monitoring.retention import purge
+from steward.monitoring.runner import run_monitor
 from steward.monitoring.scheduler import RETENTION_JOB, MonitoringScheduler
 from steward.monitoring.segments import live_files
 from steward.monitoring.service import MonitoringDeps, configure_monitor
@@ -139,6 +142,50 @@ def test_a_window_before_the_purge_is_refused_not_read_as_empty(store: Monitorin
     with pytest.raises(InvalidArgument, match="purged"):
         store.labelled("churn", old)
     assert store.window_summary("churn", Window(CUTOFF, T0 + 10 * HOUR)).rows == len(_rows(store, "churn"))
+
+
+def test_a_monitor_run_over_a_purged_window_says_so(runtime: Runtime) -> None:
+    deps = MonitoringDeps.from_runtime(runtime)
+    _log(deps.store.predictions, "churn", T0)
+    purge(deps.store, {"churn": CUTOFF})
+    ref = {"window": {"start": "2024-05-01T14:00:00Z", "end": "2024-05-01T18:00:00Z"}}
+    cfg = MonitorConfig.parse({"reference": ref})
+    with pytest.raises(InvalidArgument, match="purged by the retention policy"):
+        run_monitor(deps, "churn", now_ms=T0 + HOUR, windows=["1h"], config=cfg)
+    with runtime.uow() as uow:
+        assert uow.monitoring.runs("churn") == []  # nothing recorded as "no drift"
+    recent = run_monitor(deps, "churn", now_ms=T0 + 10 * HOUR, windows=["1h"], config=cfg)
+    assert recent.runs[0].metrics["rows"] == 6  # 19:00, 19:20, 19:40
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_each_purge_leaves_an_audit_line(store: MonitoringStore) -> None:
+    handler = _Collect()
+    logger = logging.getLogger("steward.monitoring.retention")
+    logger.addHandler(handler)
+    old_level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        purge(store, {"churn": CUTOFF})
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+    doc = json.loads(JsonFormatter().format(handler.records[0]))
+    assert (doc["msg"], doc["audit"], doc["deployment"], doc["cutoff"]) == (
+        "monitoring retention purge",
+        True,
+        "churn",
+        "2024-05-01T13:30:00Z",
+    )
+    assert doc["predictions"]["rows_removed"] == 22 and doc["labels"]["rows_removed"] == 6
 
 
 def test_a_rewrite_interrupted_after_the_rename_leaves_one_copy_of_each_row(store: MonitoringStore) -> None:
