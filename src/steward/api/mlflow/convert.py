@@ -114,13 +114,7 @@ def runs_from_rows(rows: RunRows, model_outputs: dict[str, list[str]]) -> list[d
     becomes its wire dict in one step; :func:`run` stays the reference, and the tests
     compare the two.
     """
-    params: dict[str, list[dict[str, Any]]] = {r[0]: [] for r in rows.runs}
-    tags: dict[str, list[dict[str, Any]]] = {r[0]: [] for r in rows.runs}
     metrics: dict[str, list[dict[str, Any]]] = {r[0]: [] for r in rows.runs}
-    for run_id, key, value in rows.params:
-        params[run_id].append({"key": key, "value": value})
-    for run_id, key, value in rows.tags:
-        tags[run_id].append({"key": key, "value": value})
     finite = math.isfinite
     for run_id, key, number, is_nan, step, ts in rows.metrics:
         shown: float | str = "NaN" if is_nan else number if finite(number) else num(number)
@@ -143,7 +137,11 @@ def runs_from_rows(rows: RunRows, model_outputs: dict[str, list[str]]) -> list[d
         out.append(
             {
                 "info": info,
-                "data": {"metrics": metrics[run_id], "params": params[run_id], "tags": tags[run_id]},
+                "data": {
+                    "metrics": metrics[run_id],
+                    "params": rows.params.get(run_id, []),
+                    "tags": rows.tags.get(run_id, []),
+                },
                 "inputs": {"dataset_inputs": [dataset_input(d) for d in rows.inputs.get(run_id, ())]},
                 "outputs": {"model_outputs": [{"model_id": m, "step": 0} for m in model_outputs.get(run_id, ())]},
             }
