@@ -5,7 +5,18 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from steward._version import __version__
-from steward.api import auth, deployments, docs, health, mlflow, models, monitoring, problems, registry, tracking
+from steward.api import (
+    auth,
+    deployments,
+    docs,
+    health,
+    mlflow,
+    monitoring,
+    problems,
+    registered_models,
+    registry,
+    tracking,
+)
 from steward.api.middleware import RequestIdMiddleware
 from steward.runtime import Runtime
 
@@ -21,7 +32,7 @@ def create_api(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     problems.install(app)
-    for module in (health, docs, auth, tracking, registry, models, deployments, mlflow, monitoring):
+    for module in (health, docs, auth, tracking, registry, registered_models, deployments, mlflow, monitoring):
         app.include_router(module.router)
     app.add_middleware(RequestIdMiddleware)
     return app
