@@ -1,11 +1,11 @@
 """/docs: Swagger UI with its JS, CSS and favicon served by Steward itself.
 
-FastAPI's default page loads these from cdn.jsdelivr.net and the favicon from the web; users run
+FastAPI's default page loads these from jsDelivr's CDN and the favicon from the web; users run
 Steward air-gapped, so the files come from the installed ``fastapi-offline`` package instead
 (Swagger UI 5, which reads the OpenAPI 3.1 document FastAPI writes; never copied into the
 repository). Only its static files are used: the page and its permission are ours.
 
-There is no /redoc: ReDoc's bundle fetches its logo from cdn.redoc.ly whatever it is told.
+There is no /redoc: ReDoc's bundle fetches its logo from Redocly's CDN whatever it is told.
 """
 
 from __future__ import annotations
